@@ -1,0 +1,89 @@
+"""Timeline: when each keyframe shows, what every output frame is, and the effect events.
+
+Plain data that round-trips through JSON; the JSON keys are a contract.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from douga.errors import InputError
+
+FrameKind = Literal["key", "between", "hold"]
+EffectKind = Literal["flash", "zoom", "shake"]
+
+
+@dataclass(frozen=True)
+class KeyframePlacement:
+    index: int  # position in the project's keyframe list
+    image: str  # path of the keyframe image
+    time: float  # seconds; exactly frame / fps
+    frame: int  # output frame on which the keyframe is shown
+    anchor: str | None  # musical anchor "bar:beat", or None when placed in free time
+    anchor_time: float  # the musical anchor's exact time in seconds (before frame rounding)
+    cut: bool = False  # a hard cut into this keyframe (no in-between from the previous one)
+
+
+@dataclass(frozen=True)
+class FrameSpec:
+    """One output frame: keyframe ``a`` (kind "key"), an in-between of a→b at ``t``
+    (kind "between"), or a repeat of the previous drawing (kind "hold")."""
+
+    kind: FrameKind
+    a: int
+    b: int
+    t: float
+
+
+@dataclass(frozen=True)
+class EffectEvent:
+    frame: int
+    kind: EffectKind
+    strength: float  # 0..1
+
+
+@dataclass(frozen=True)
+class Timeline:
+    fps: float
+    frame_count: int
+    keyframes: list[KeyframePlacement]
+    frames: list[FrameSpec]
+    effects: list[EffectEvent]
+    extra: dict[str, Any] = field(default_factory=dict)  # per-section pacing etc.; no contract
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], *, source: str = "Timeline") -> Timeline:
+        missing = [k for k in ("fps", "frame_count", "keyframes", "frames", "effects") if k not in d]
+        if missing:
+            raise InputError(f"{source}: missing keys {missing}; expected a douga Timeline JSON")
+        try:
+            return cls(
+                fps=float(d["fps"]),
+                frame_count=int(d["frame_count"]),
+                keyframes=[KeyframePlacement(**k) for k in d["keyframes"]],
+                frames=[FrameSpec(**f) for f in d["frames"]],
+                effects=[EffectEvent(**e) for e in d["effects"]],
+                extra=dict(d.get("extra", {})),
+            )
+        except TypeError as e:
+            raise InputError(f"{source}: malformed Timeline ({e})") from None
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=1))
+
+    @classmethod
+    def load(cls, path: str | Path) -> Timeline:
+        p = Path(path)
+        try:
+            d = json.loads(p.read_text())
+        except FileNotFoundError:
+            raise InputError(f"{p}: file not found; expected a Timeline JSON") from None
+        except json.JSONDecodeError as e:
+            raise InputError(f"{p}: not valid JSON ({e.msg} at line {e.lineno})") from None
+        return cls.from_dict(d, source=str(p))
