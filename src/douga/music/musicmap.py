@@ -51,8 +51,15 @@ class MusicMap:
     @classmethod
     def from_dict(cls, d: dict[str, Any], *, source: str = "MusicMap") -> MusicMap:
         required = [
-            "duration", "tempo", "tempo_curve", "beats", "downbeats", "meter",
-            "onsets", "sections", "beat_intensity",
+            "duration",
+            "tempo",
+            "tempo_curve",
+            "beats",
+            "downbeats",
+            "meter",
+            "onsets",
+            "sections",
+            "beat_intensity",
         ]
         missing = [k for k in required if k not in d]
         if missing:
@@ -66,7 +73,9 @@ class MusicMap:
                 downbeats=[float(x) for x in d["downbeats"]],
                 meter=int(d["meter"]),
                 onsets=[float(x) for x in d["onsets"]],
-                onset_strength=[float(x) for x in d.get("onset_strength", [1.0] * len(d["onsets"]))],
+                onset_strength=[
+                    float(x) for x in d.get("onset_strength", [1.0] * len(d["onsets"]))
+                ],
                 sections=[Section(**s) for s in d["sections"]],
                 beat_intensity=[float(x) for x in d["beat_intensity"]],
                 extra=dict(d.get("extra", {})),
@@ -123,7 +132,7 @@ class MusicMap:
             if t < -1e-9:
                 raise InputError(f"beat index {idx:g} lies before the start of the song")
             return max(t, 0.0)
-        i = int(math.floor(idx))
+        i = math.floor(idx)
         frac = idx - i
         if i >= n - 1:
             last_period = beats[-1] - beats[-2] if n > 1 else period

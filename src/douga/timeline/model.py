@@ -59,7 +59,9 @@ class Timeline:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], *, source: str = "Timeline") -> Timeline:
-        missing = [k for k in ("fps", "frame_count", "keyframes", "frames", "effects") if k not in d]
+        missing = [
+            k for k in ("fps", "frame_count", "keyframes", "frames", "effects") if k not in d
+        ]
         if missing:
             raise InputError(f"{source}: missing keys {missing}; expected a douga Timeline JSON")
         try:

@@ -1,0 +1,113 @@
+"""Music analysis on synthetic songs with known beats: click tracks, drum patterns in
+4/4, 3/4 and 6/8, a tempo change, and silence."""
+
+from __future__ import annotations
+
+import json
+
+import mir_eval
+import numpy as np
+import pytest
+
+from douga.music.analyze import analyze_music
+from douga.music.musicmap import MusicMap
+from tests.synth_audio import SR, drum_pattern
+
+
+def beat_f(reference: np.ndarray, estimate: list[float]) -> float:
+    ref = mir_eval.beat.trim_beats(np.asarray(reference))
+    est = mir_eval.beat.trim_beats(np.asarray(estimate))
+    return float(mir_eval.beat.f_measure(ref, est))
+
+
+def downbeat_f(reference: np.ndarray, estimate: list[float]) -> float:
+    return beat_f(reference, estimate)
+
+
+@pytest.mark.parametrize(
+    ("bpm", "meter", "subdivision"),
+    [(120.0, 4, 2), (96.0, 4, 4), (150.0, 4, 2), (90.0, 3, 2), (66.0, 2, 3), (80.0, 3, 3)],
+    ids=["4/4-120", "4/4-96-sixteenths", "4/4-150", "3/4-90", "6/8-66", "9/8-80"],
+)
+def test_beats_meter_and_downbeats(bpm: float, meter: int, subdivision: int) -> None:
+    y, beats, downbeats = drum_pattern(bpm=bpm, meter=meter, subdivision=subdivision, seconds=30)
+    m = analyze_music((y, SR))
+    assert beat_f(beats, m.beats) >= 0.95
+    assert m.tempo == pytest.approx(bpm, rel=0.03)
+    assert m.meter == meter
+    assert downbeat_f(downbeats, m.downbeats) >= 0.9
+
+
+def test_click_track() -> None:
+    import librosa
+
+    times = np.arange(0.5, 30, 0.5)
+    y = librosa.clicks(times=times, sr=SR, length=30 * SR)
+    m = analyze_music((y, SR))
+    assert beat_f(times, m.beats) >= 0.95
+    assert m.tempo == pytest.approx(120.0, rel=0.02)
+
+
+def test_tempo_change_is_followed() -> None:
+    y, beats, _ = drum_pattern(bpm=[(0.0, 100.0), (20.0, 130.0)], seconds=40)
+    m = analyze_music((y, SR))
+    assert beat_f(beats, m.beats) >= 0.9
+    early = [b for t, b in m.tempo_curve if 8 < t < 18]
+    late = [b for t, b in m.tempo_curve if 25 < t < 38]
+    assert np.median(early) == pytest.approx(100, rel=0.04)
+    assert np.median(late) == pytest.approx(130, rel=0.04)
+
+
+def test_contract_keys_and_ranges() -> None:
+    y, _, _ = drum_pattern(bpm=120, seconds=20)
+    m = analyze_music((y, SR))
+    d = json.loads(json.dumps(m.to_dict()))
+    for key in (
+        "duration",
+        "tempo",
+        "tempo_curve",
+        "beats",
+        "downbeats",
+        "onsets",
+        "meter",
+        "sections",
+        "beat_intensity",
+    ):
+        assert key in d
+    assert d["duration"] == pytest.approx(20.0, abs=1e-3)
+    assert len(d["beat_intensity"]) == len(d["beats"])
+    assert all(0.0 <= v <= 1.0 for v in d["beat_intensity"])
+    assert set(d["downbeats"]) <= set(d["beats"])
+    assert d["sections"][0]["start"] == 0.0 and d["sections"][-1]["end"] == d["duration"]
+    for s in d["sections"]:
+        assert set(s) == {"start", "end", "label", "intensity"}
+        assert 0.0 <= s["intensity"] <= 1.0
+    assert MusicMap.from_dict(d) == MusicMap.from_dict(m.to_dict())
+
+
+def test_louder_section_is_more_intense() -> None:
+    y, _, _ = drum_pattern(bpm=120, seconds=40)
+    y = y.copy()
+    y[: 20 * SR] *= 0.08  # a quiet first half
+    m = analyze_music((y, SR))
+    assert len(m.sections) >= 2
+    first, last = m.sections[0], m.sections[-1]
+    assert last.intensity > first.intensity + 0.3
+    quiet = [v for b, v in zip(m.beats, m.beat_intensity, strict=True) if b < 18]
+    loud = [v for b, v in zip(m.beats, m.beat_intensity, strict=True) if b > 22]
+    assert np.mean(loud) > np.mean(quiet) + 0.3
+
+
+@pytest.mark.parametrize("samples", [0, SR * 3])
+def test_silence_gives_empty_wellformed_map(samples: int) -> None:
+    m = analyze_music((np.zeros(samples, dtype=np.float32), SR))
+    assert m.beats == [] and m.downbeats == [] and m.onsets == [] and m.beat_intensity == []
+    assert m.duration == pytest.approx(samples / SR)
+    json.dumps(m.to_dict())
+
+
+def test_stereo_and_other_rates_are_accepted() -> None:
+    y, beats, _ = drum_pattern(bpm=110, seconds=20, sr=44100)
+    stereo = np.stack([y, y])
+    m = analyze_music((stereo, 44100))
+    assert beat_f(beats, m.beats) >= 0.95
