@@ -1,0 +1,208 @@
+"""Keyframe images: any picture file → ``uint8`` H×W×3 RGB, the one image type of douga.
+
+Artists export keyframes in every mode Pillow knows: RGBA with transparent
+backgrounds, grayscale line art, 16-bit scans, palette GIFs, CMYK from print tools.
+``load_image`` turns each into plain RGB the same way (transparency composited on
+black, 16 bits scaled to 8, EXIF rotation applied) so later stages never see a mode.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from douga.errors import InputError
+
+__all__ = ["IMAGE_FORMATS", "check_image", "load_image"]
+
+log = logging.getLogger(__name__)
+
+IMAGE_FORMATS = "png, jpg, webp, bmp, tiff, gif"
+_EXPECTED = f"expected an image file ({IMAGE_FORMATS})"
+
+# EXIF orientations that turn the picture a quarter: width and height swap
+_QUARTER_TURNS = {5, 6, 7, 8}
+_EXIF_ORIENTATION = 0x0112
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise InputError(f"{path}: file not found; {_EXPECTED}")
+    if not path.is_file():
+        raise InputError(f"{path}: not a file; {_EXPECTED}")
+
+
+def _open(path: Path) -> Image.Image:
+    _check_file(path)
+    try:
+        return Image.open(path)
+    except UnidentifiedImageError:
+        raise InputError(f"{path}: not an image Pillow can read; {_EXPECTED}") from None
+    except Image.DecompressionBombError as e:
+        raise InputError(f"{path}: image too large to load safely ({e})") from None
+    except PermissionError:
+        raise InputError(f"{path}: permission denied; cannot read the file") from None
+    except MemoryError:
+        raise
+    except Exception as e:  # Pillow's header parsers raise many types on a damaged file
+        raise InputError(f"{path}: corrupt image ({e or type(e).__name__}); {_EXPECTED}") from None
+
+
+def load_image(path: str | Path) -> np.ndarray:
+    """Decode an image file into RGB.
+
+    Parameters
+    ----------
+    path : str or Path
+        Any image Pillow reads (png, jpg, webp, bmp, tiff, gif...); for animated files
+        the first frame is used.
+
+    Returns
+    -------
+    np.ndarray
+        ``uint8``, shape (height, width, 3), RGB, C-contiguous and writable. Transparent
+        pixels are composited on black; 16-bit images are scaled to 8 bits; the EXIF
+        orientation (phone photos) is applied.
+
+    Raises
+    ------
+    InputError
+        The file is missing, is not an image, or is corrupt or truncated.
+    """
+    p = Path(path)
+    with _open(p) as im:
+        try:
+            im.load()
+            return _to_rgb(_upright(im, p))
+        except Image.DecompressionBombError as e:
+            raise InputError(f"{p}: image too large to load safely ({e})") from None
+        except MemoryError:
+            raise
+        except Exception as e:  # truncated data, bad compression streams, broken chunks
+            raise InputError(
+                f"{p}: corrupt or truncated image ({e or type(e).__name__}); {_EXPECTED}"
+            ) from None
+
+
+def _upright(im: Image.Image, path: Path) -> Image.Image:
+    try:
+        return ImageOps.exif_transpose(im)
+    except Exception as e:  # a broken EXIF block must not cost the picture
+        log.warning("%s: ignoring unreadable EXIF orientation (%s)", path, e)
+        return im
+
+
+def _to_rgb(im: Image.Image) -> np.ndarray:
+    """Pixels of ``im`` as uint8 H×W×3 RGB, whatever its mode."""
+    mode = im.mode
+    if mode == "RGB":
+        return np.array(im, dtype=np.uint8)
+    if mode.startswith("I;16") or mode == "I":
+        return _gray3(_scale_wide_ints(np.asarray(im), sixteen_bit=mode != "I"))
+    if mode == "F":
+        return _gray3(_scale_floats(np.asarray(im, dtype=np.float32)))
+    if mode == "L":
+        return _gray3(np.asarray(im, dtype=np.uint8))
+    if mode == "1":
+        return _gray3(np.asarray(im.convert("L"), dtype=np.uint8))
+    if mode in ("RGBa", "La"):
+        # premultiplied alpha: the colour channels already are the picture over black
+        rgb = np.asarray(im, dtype=np.uint8)[..., :-1]
+        return _gray3(rgb[..., 0]) if mode == "La" else np.ascontiguousarray(rgb)
+    if mode in ("P", "PA"):
+        has_alpha = mode == "PA" or "transparency" in im.info
+        im = im.convert("RGBA" if has_alpha else "RGB")
+        mode = im.mode
+        if mode == "RGB":
+            return np.array(im, dtype=np.uint8)
+    if mode in ("RGBA", "LA"):
+        arr = np.asarray(im, dtype=np.uint8)
+        color = arr[..., :-1].astype(np.uint16)
+        alpha = arr[..., -1:].astype(np.uint16)
+        over_black = ((color * alpha + 127) // 255).astype(np.uint8)
+        return _gray3(over_black[..., 0]) if mode == "LA" else np.ascontiguousarray(over_black)
+    # CMYK, YCbCr, LAB, HSV, RGBX...: Pillow knows the conversion
+    return np.array(im.convert("RGB"), dtype=np.uint8)
+
+
+def _gray3(gray: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(np.repeat(gray[..., None], 3, axis=2), dtype=np.uint8)
+
+
+def _scale_wide_ints(arr: np.ndarray, *, sixteen_bit: bool) -> np.ndarray:
+    """16-bit (or 32-bit integer) gray → 8 bits.
+
+    Mode "I" is used both for 16-bit files and for plain integer data: values that fit
+    in 0..255 are taken as 8-bit, anything larger as 16-bit.
+    """
+    x = arr.astype(np.int64)
+    if sixteen_bit or (x.size and x.max() > 255):
+        x = (np.clip(x, 0, 65535) * 255 + 32767) // 65535
+    return np.clip(x, 0, 255).astype(np.uint8)
+
+
+def _scale_floats(arr: np.ndarray) -> np.ndarray:
+    """Float gray → 8 bits: data within 0..1 is scaled by 255, anything else clipped."""
+    x = np.nan_to_num(arr, nan=0.0, posinf=255.0, neginf=0.0)
+    if x.size and float(x.max()) <= 1.0:
+        x = x * 255.0
+    return np.clip(np.rint(x), 0, 255).astype(np.uint8)
+
+
+def check_image(path: str | Path) -> tuple[int, int]:
+    """Check that a file is a decodable image, cheaply, and return its size.
+
+    PNG and most formats are checked for structural damage (chunk checksums) without
+    decompressing the pixels; JPEG is decoded at 1/8 scale, which finds a truncated
+    file at a fraction of the cost of a full decode.
+
+    Returns
+    -------
+    (width, height) : tuple of int
+        In pixels, as ``load_image`` will return it (after EXIF rotation).
+
+    Raises
+    ------
+    InputError
+        The file is missing, is not an image, or is corrupt or truncated.
+    """
+    p = Path(path)
+    with _open(p) as im:
+        try:
+            width, height = im.size
+            if _orientation(im) in _QUARTER_TURNS:
+                width, height = height, width
+            if im.format == "JPEG":
+                im.draft("RGB", (max(1, width // 8), max(1, height // 8)))
+                im.load()
+            else:
+                im.verify()
+        except MemoryError:
+            raise
+        except Exception as e:
+            raise InputError(
+                f"{p}: corrupt or truncated image ({e or type(e).__name__}); {_EXPECTED}"
+            ) from None
+    return int(width), int(height)
+
+
+def _orientation(im: Image.Image) -> int | None:
+    """EXIF orientation tag, read from the header only (never decoding pixels)."""
+    try:
+        if im.format == "PNG":
+            # PNG's getexif() decodes the whole image to find a late eXIf chunk; the
+            # chunk before the pixels (where writers put it) is already in info
+            raw = im.info.get("exif")
+            if not raw:
+                return None
+            exif = Image.Exif()
+            exif.load(raw)
+        else:
+            exif = im.getexif()
+        value = exif.get(_EXIF_ORIENTATION)
+        return int(value) if value is not None else None
+    except Exception:  # unreadable EXIF: load_image ignores it the same way
+        return None
