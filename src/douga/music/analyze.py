@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from douga.music.beats import estimate_tempo, track_beats
+from douga.music.beats import correct_offbeat, estimate_tempo, track_beats
 from douga.music.downbeats import track_downbeats
 from douga.music.musicmap import MusicMap, Section
 from douga.music.onsets import onset_features, pick_onsets
@@ -102,6 +102,7 @@ def analyze_music(
     report("beats", 0.4)
     tempo_est = estimate_tempo(feats.envelope, feats.rate)
     beats = track_beats(feats.envelope, feats.rate, bpm=tempo_est.bpm)
+    beats, _ = correct_offbeat(beats, feats.low, feats.rate)
     beats = beats[beats < duration]
     report("downbeats", 0.7)
     meter, downbeats = track_downbeats(feats, beats)

@@ -19,8 +19,9 @@ from numba import njit
 
 MIN_BPM = 40.0
 MAX_BPM = 240.0
-FASTEST_BEAT_BPM = 170.0  # a faster pulse is heard as subdivisions of a slower beat
-DOUBLE_RATIO = 0.5
+PRIOR_BPM = 105.0  # preferred tempo, and the spread of that preference in octaves
+PRIOR_OCTAVES = 1.3
+OFFBEAT_RATIO = 1.3
 
 
 @dataclass(frozen=True)
@@ -43,13 +44,19 @@ def periodicity(envelope: np.ndarray, rate: float, *, max_lag_s: float = 4.0) ->
     return np.asarray(acf)
 
 
-def estimate_tempo(envelope: np.ndarray, rate: float) -> TempoEstimate:
+def estimate_tempo(
+    envelope: np.ndarray,
+    rate: float,
+    *,
+    prior_bpm: float = PRIOR_BPM,
+    prior_octaves: float = PRIOR_OCTAVES,
+) -> TempoEstimate:
     """Choose the beat level: the BPM whose period, and its multiples, repeat most,
-    weighted by a log-normal preference centred near 105 BPM.
+    weighted by a broad log-normal preference for moderate tempi.
 
-    The salience of a period ``p`` sums the autocorrelation at p, 2p and 4p (so a beat is
-    preferred when bars built on it also repeat) and subtracts the autocorrelation at
-    p/2 where that is strong relative to p (so off-beat periodicities do not win).
+    The salience of a period ``p`` sums the autocorrelation at p, 2p and 4p, so a beat
+    is preferred when the bars built on it also repeat. The prior (centre ``prior_bpm``,
+    spread ``prior_octaves``) only breaks near-ties between metrical levels.
     """
     acf = periodicity(envelope, rate)
     bpms = np.geomspace(MIN_BPM, MAX_BPM, 240)
@@ -62,29 +69,20 @@ def estimate_tempo(envelope: np.ndarray, rate: float) -> TempoEstimate:
 
     periods = 60.0 * rate / bpms
     sal = at(periods) + 0.5 * at(2 * periods) + 0.25 * at(4 * periods)
-    prior = np.exp(-0.5 * (np.log2(bpms / 105.0) / 0.75) ** 2)
+    prior = np.exp(-0.5 * (np.log2(bpms / prior_bpm) / prior_octaves) ** 2)
     score = sal * prior
     best = float(bpms[int(np.argmax(score))])
-    # Half-tempo check: a drum pattern with the kick on 1 and 3 repeats every two
-    # beats, so the slower level can win above. The real beat is the faster level
-    # when its own period still repeats strongly and it is not too fast to tap.
-    while 2 * best <= FASTEST_BEAT_BPM:
-        slow = float(at(np.array([60.0 * rate / best]))[0])
-        fast = float(at(np.array([30.0 * rate / best]))[0])
-        if slow <= 0 or fast < DOUBLE_RATIO * slow:
-            break
-        best *= 2
     return TempoEstimate(best, score, bpms)
 
 
-def beat_observation(envelope: np.ndarray) -> np.ndarray:
+def beat_observation(envelope: np.ndarray, *, percentile: float = 98.0) -> np.ndarray:
     """Map the onset envelope to a pseudo-probability that a beat falls on each frame."""
     from scipy.ndimage import uniform_filter1d
 
     # subtract a moving average so steady loud passages do not read as beats everywhere
     local = uniform_filter1d(envelope.astype(np.float64), size=17)
     act = np.maximum(envelope - 0.5 * local, 0.0)
-    scale = np.percentile(act, 98) if act.size else 1.0
+    scale = np.percentile(act, percentile) if act.size else 1.0
     act = act / max(float(scale), 1e-9)
     return np.clip(act, 0.02, 0.98)
 
@@ -161,8 +159,9 @@ def track_beats(
     *,
     bpm: float | None = None,
     tempo_range: tuple[float, float] = (0.6, 1.65),
-    transition_lambda: float = 60.0,
+    transition_lambda: float = 100.0,
     obs_lambda: float = 16.0,
+    obs_percentile: float = 98.0,
 ) -> np.ndarray:
     """Beat times (s) of an onset envelope sampled at ``rate`` frames per second.
 
@@ -195,10 +194,41 @@ def track_beats(
     trans /= trans.sum(axis=1, keepdims=True)
     log_trans = np.log(np.maximum(trans, 1e-300))
     width = np.maximum(1, np.round(periods / obs_lambda)).astype(np.int64)
-    obs = beat_observation(envelope)
+    obs = beat_observation(envelope, percentile=obs_percentile)
     flags = _viterbi(obs.astype(np.float64), periods, log_trans, width, obs_lambda)
     frames = np.flatnonzero(flags)
     # the first state of the path is arbitrary: drop a spurious beat in frame 0
     if frames.size and frames[0] == 0 and obs[0] < 0.5:
         frames = frames[1:]
     return frames / rate
+
+
+def correct_offbeat(
+    beat_times: np.ndarray, low: np.ndarray, rate: float, *, ratio: float = OFFBEAT_RATIO
+) -> tuple[np.ndarray, float]:
+    """Move the beats half a period when the kick and bass say they sit on the off-beats.
+
+    Syncopated music (ska, reggae, funk) puts its loudest broadband onsets between the
+    beats, so the tracker can lock onto them. Kick drum and bass notes stay on the beat:
+    if the low band is clearly stronger halfway between the tracked beats than on them,
+    the whole sequence is shifted. Returns the beats and the off/on low-band ratio.
+    """
+    if beat_times.size < 8 or low.size == 0:
+        return beat_times, 1.0
+    mids = 0.5 * (beat_times[1:] + beat_times[:-1])
+
+    def strength(times: np.ndarray) -> float:
+        frames = np.clip(np.round(times * rate).astype(np.int64), 0, low.size - 1)
+        win = np.clip(frames[:, None] + np.arange(-2, 3)[None, :], 0, low.size - 1)
+        return float(np.mean(low[win].max(axis=1)))
+
+    on, off = strength(beat_times[1:-1]), strength(mids)
+    score = off / max(on, 1e-9)
+    if score > ratio and off > 0.2:
+        period = float(np.median(np.diff(beat_times)))
+        first = mids[0] - period if mids[0] - period >= 0 else None
+        shifted = np.concatenate(
+            [[first] if first is not None else [], mids, [beat_times[-1] + period / 2]]
+        )
+        return shifted, score
+    return beat_times, score

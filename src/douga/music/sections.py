@@ -8,6 +8,8 @@ moment, 1 = its most intense), because pacing choices are relative too.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from douga.music.musicmap import Section
@@ -20,7 +22,7 @@ def frame_intensity(features: OnsetFeatures) -> np.ndarray:
     """(T,) intensity 0..1 per frame: loudness, onset density and brightness, smoothed ~1 s."""
     from scipy.ndimage import uniform_filter1d
 
-    size = max(1, int(round(features.rate)))
+    size = max(1, round(features.rate))
     loud = uniform_filter1d(features.loudness.astype(np.float64), size=size)
     dens = uniform_filter1d(features.envelope.astype(np.float64), size=size)
     bright = uniform_filter1d(features.high.astype(np.float64), size=size)
@@ -67,8 +69,12 @@ def find_sections(
             features.timbre[1:] / 20.0,
             features.chroma,
             features.loudness[None, :] / 10.0,
+            features.envelope[None, :],
         ]
     )
+    # energy changes (a chorus coming in) matter as much as timbre and harmony together
+    weights = np.ones(feats.shape[0])
+    weights[-2:] = 4.0
     from douga.music.downbeats import _segment_means
 
     cells = _segment_means(feats, fr)  # (D, n_cells)
@@ -76,6 +82,7 @@ def find_sections(
     cuts: list[int] = []
     if n_cells >= 8:
         z = (cells - cells.mean(axis=1, keepdims=True)) / (cells.std(axis=1, keepdims=True) + 1e-6)
+        z *= weights[:, None]
         z /= np.maximum(np.linalg.norm(z, axis=0, keepdims=True), 1e-9)
         ssm = z.T @ z
         nov = _novelty(ssm, half=4)
@@ -97,11 +104,11 @@ def find_sections(
         cells[:, (bounds_t[:-1] >= a - 1e-6) & (bounds_t[:-1] < b - 1e-6)].mean(axis=1)
         if n_cells
         else np.zeros(cells.shape[0])
-        for a, b in zip(edges[:-1], edges[1:], strict=True)
+        for a, b in itertools.pairwise(edges)
     ]
     labels = _label(sec_feats)
     out = []
-    for (a, b), lab in zip(zip(edges[:-1], edges[1:], strict=True), labels, strict=True):
+    for (a, b), lab in zip(itertools.pairwise(edges), labels, strict=True):
         fa, fb = int(a * features.rate), max(int(b * features.rate), int(a * features.rate) + 1)
         seg = intensity[fa : min(fb, intensity.size)]
         out.append(
