@@ -247,7 +247,8 @@ def pacing_lines(tl: Timeline, mm: MusicMap) -> list[str]:
         if plan is not None and "timing" in plan:
             timing = f"on {plan['timing']}"
             if "hold_frames" in plan:
-                timing += f" ({float(plan['hold_frames']):g} frames per drawing)"
+                hold = float(plan["hold_frames"])
+                timing += f" ({hold:g} frame{'' if hold == 1 else 's'} per drawing)"
         else:
             timing = _measured_timing(tl, f0, min(f1, last_key))
         lines.append(

@@ -200,7 +200,8 @@ def plan_from_requests(
         requests, music_map, pins, fps=fps, frame_count=frame_count,
         cut_at_sections=cut_at_sections,
     )
-    has_beats = len(music_map.beats) > 0
+    # a keyframe before the first beat (the song start, a pickup) has no musical anchor
+    first_beat = music_map.beats[0] - 0.5 / fps if music_map.beats else math.inf
     cuts = [r.cut for r in requests]
     if cut_at_sections:
         _mark_section_cuts(cuts, frames, music_map, fps=fps)
@@ -210,7 +211,7 @@ def plan_from_requests(
             image=r.image,
             time=frames[i] / fps,
             frame=frames[i],
-            anchor=music_map.format_position(times[i]) if has_beats else None,
+            anchor=music_map.format_position(times[i]) if times[i] >= first_beat else None,
             anchor_time=times[i],
             cut=cuts[i],
         )
