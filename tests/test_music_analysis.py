@@ -136,3 +136,23 @@ def test_demo_song_sections_and_downbeats_match_its_score() -> None:
         assert min(abs(start - s) for s in starts) < 0.1
     assert [s.intensity for s in m.sections] == sorted(s.intensity for s in m.sections)
     assert downbeat_f(np.array(truth.downbeats), m.downbeats) >= 0.9
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "file not found"),
+        ("{oops", "not valid JSON"),
+        ("[1, 2]", "JSON object"),
+        ('{"duration": 1}', "missing keys"),
+    ],
+)
+def test_musicmap_load_errors_name_the_file(tmp_path, content: str | None, message: str) -> None:
+    from douga.errors import InputError
+
+    path = tmp_path / "map.json"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(InputError, match=message) as err:
+        MusicMap.load(path)
+    assert str(path) in str(err.value)

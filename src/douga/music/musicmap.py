@@ -7,13 +7,13 @@ before it (a pickup) belong to bar 0.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from douga.errors import InputError
+from douga.jsonio import read_json_object, write_json
 
 
 @dataclass(frozen=True)
@@ -84,18 +84,11 @@ class MusicMap:
             raise InputError(f"{source}: malformed MusicMap ({e})") from None
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=1))
+        write_json(path, self.to_dict())
 
     @classmethod
     def load(cls, path: str | Path) -> MusicMap:
-        p = Path(path)
-        try:
-            d = json.loads(p.read_text())
-        except FileNotFoundError:
-            raise InputError(f"{p}: file not found; expected a MusicMap JSON") from None
-        except json.JSONDecodeError as e:
-            raise InputError(f"{p}: not valid JSON ({e.msg} at line {e.lineno})") from None
-        return cls.from_dict(d, source=str(p))
+        return cls.from_dict(read_json_object(path, what="MusicMap"), source=str(path))
 
     # --------------------------------------------------------- musical time
     def _bar_starts(self) -> list[int]:

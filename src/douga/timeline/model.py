@@ -5,12 +5,12 @@ Plain data that round-trips through JSON; the JSON keys are a contract.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from douga.errors import InputError
+from douga.jsonio import read_json_object, write_json
 
 FrameKind = Literal["key", "between", "hold"]
 EffectKind = Literal["flash", "zoom", "shake"]
@@ -77,15 +77,8 @@ class Timeline:
             raise InputError(f"{source}: malformed Timeline ({e})") from None
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=1))
+        write_json(path, self.to_dict())
 
     @classmethod
     def load(cls, path: str | Path) -> Timeline:
-        p = Path(path)
-        try:
-            d = json.loads(p.read_text())
-        except FileNotFoundError:
-            raise InputError(f"{p}: file not found; expected a Timeline JSON") from None
-        except json.JSONDecodeError as e:
-            raise InputError(f"{p}: not valid JSON ({e.msg} at line {e.lineno})") from None
-        return cls.from_dict(d, source=str(p))
+        return cls.from_dict(read_json_object(path, what="Timeline"), source=str(path))
