@@ -208,7 +208,10 @@ def _print_schedule(tl: Timeline, mm: MusicMap, pinned: list[bool]) -> None:
                           ("placed", "left")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for k in tl.keyframes:
-        pos = k.anchor if k.anchor is not None else f"~{mm.format_position(k.time)}"
+        if k.anchor is not None:
+            pos = k.anchor
+        else:  # free time: an approximate position, or none in a song without beats
+            pos = f"~{mm.format_position(k.time)}" if mm.beats else "-"
         if k.index < len(pinned) and pinned[k.index]:
             how = "pinned"
         elif k.frame == 0:
