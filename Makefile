@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt
 DEMO_OUT ?= demo_out
 
-.PHONY: demo test lint typecheck pytest install install-dev eval-set eval-beats bench clean
+.PHONY: demo test lint typecheck pytest install install-dev fluidsynth-deps eval-set eval-beats bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
