@@ -1,7 +1,7 @@
 """Meter and downbeats: which beats start a bar.
 
-Bars announce themselves by what changes on their first beat: the harmony and the bass
-note change, the kick drum lands, the music gets louder. Each beat gets a "bar start"
+Bars announce themselves by what changes on their first beat: the harmony changes,
+the kick drum lands, the music gets louder. Each beat gets a "bar start"
 score from those cues; for each candidate meter (2, 3 or 4 beats per bar) a small
 Viterbi pass walks the beats through bar positions, allowing a rare phase reset (a
 fermata or an odd bar), and the meter whose downbeats explain the cues best wins.
@@ -16,6 +16,9 @@ from douga.music.onsets import OnsetFeatures
 METERS = (2, 3, 4)
 # prior preference per meter, added per bar: 4/4 is by far the most common
 METER_BIAS = {2: -0.15, 3: 0.0, 4: 0.1}
+# weights of the bar-start cues: harmony change, kick, loudness step. (A bass-note
+# change cue was tried and hurt: walking and syncopated bass lines change on every beat.)
+CUE_WEIGHTS = (2.0, 0.6, 0.8)
 
 
 def _zscore(x: np.ndarray) -> np.ndarray:
@@ -42,7 +45,12 @@ def _change(segments: np.ndarray) -> np.ndarray:
     return np.concatenate([[0.0], 1.0 - sim])
 
 
-def bar_start_cues(features: OnsetFeatures, beat_frames: np.ndarray) -> np.ndarray:
+def bar_start_cues(
+    features: OnsetFeatures,
+    beat_frames: np.ndarray,
+    *,
+    weights: tuple[float, float, float] = CUE_WEIGHTS,
+) -> np.ndarray:
     """(n_beats,) evidence that each beat starts a bar (z-scored, higher = more likely)."""
     n = beat_frames.size
     if n < 2:
@@ -50,15 +58,14 @@ def bar_start_cues(features: OnsetFeatures, beat_frames: np.ndarray) -> np.ndarr
     T = features.n_frames
     bounds = np.concatenate([beat_frames, [T]]).clip(0, T)
     chroma = _segment_means(features.chroma, bounds)
-    bass = _segment_means(features.bass_chroma, bounds)
     loud = _segment_means(features.loudness[None, :], bounds)[0]
     win = np.clip(beat_frames[:, None] + np.arange(-2, 3)[None, :], 0, T - 1)
     low = features.low[win].max(axis=1)
+    w_chord, w_kick, w_loud = weights
     cues = (
-        1.0 * _zscore(_change(chroma))
-        + 1.0 * _zscore(_change(bass))
-        + 0.6 * _zscore(low)
-        + 0.3 * _zscore(np.concatenate([[0.0], np.diff(loud)]))
+        w_chord * _zscore(_change(chroma))
+        + w_kick * _zscore(low)
+        + w_loud * _zscore(np.concatenate([[0.0], np.diff(loud)]))
     )
     return np.asarray(_zscore(cues))
 

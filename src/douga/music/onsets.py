@@ -31,8 +31,6 @@ class OnsetFeatures:
         (T,) frame energy in dB (relative to full scale).
     chroma
         (12, T) pitch-class energy, for harmonic-change (downbeat, section) cues.
-    bass_chroma
-        (12, T) pitch-class energy below ~300 Hz: bass notes change on downbeats.
     timbre
         (13, T) MFCCs of the log-mel spectrogram, for section boundaries.
     """
@@ -43,7 +41,6 @@ class OnsetFeatures:
     high: np.ndarray
     loudness: np.ndarray
     chroma: np.ndarray
-    bass_chroma: np.ndarray
     timbre: np.ndarray
 
     @property
@@ -100,9 +97,7 @@ def onset_features(y: np.ndarray, sr: int) -> OnsetFeatures:
     energy = power.sum(axis=0) / (N_FFT / 2) ** 2
     loudness = 10.0 * np.log10(np.maximum(energy, 1e-10))
     chroma_fb = librosa.filters.chroma(sr=sr, n_fft=N_FFT, tuning=0.0)
-    bass_bins = int(300.0 * N_FFT / sr) + 1
     chroma = _frame_normalise(chroma_fb @ power)
-    bass_chroma = _frame_normalise(chroma_fb[:, :bass_bins] @ power[:bass_bins])
     timbre = librosa.feature.mfcc(S=librosa.power_to_db(mel), n_mfcc=13)
     return OnsetFeatures(
         rate=rate,
@@ -111,7 +106,6 @@ def onset_features(y: np.ndarray, sr: int) -> OnsetFeatures:
         high=_normalise(high),
         loudness=loudness.astype(np.float32),
         chroma=chroma.astype(np.float32),
-        bass_chroma=bass_chroma.astype(np.float32),
         timbre=timbre.astype(np.float32),
     )
 
