@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from douga.music.onsets import OnsetFeatures
+from douga.music.onsets import OnsetFeatures, segment_means
 
 METERS = (2, 3, 4)
 # prior preference per meter, added per bar: 4/4 is by far the most common
@@ -24,18 +24,6 @@ CUE_WEIGHTS = (2.0, 0.6, 0.8)
 def _zscore(x: np.ndarray) -> np.ndarray:
     sd = float(x.std())
     return (x - x.mean()) / sd if sd > 1e-9 else np.zeros_like(x)
-
-
-def _segment_means(m: np.ndarray, bounds: np.ndarray) -> np.ndarray:
-    """Mean of the columns of ``m`` (D, T) between consecutive frame bounds."""
-    out = np.zeros((m.shape[0], bounds.size - 1), dtype=np.float64)
-    csum = np.concatenate([np.zeros((m.shape[0], 1)), np.cumsum(m, axis=1)], axis=1)
-    for k in range(bounds.size - 1):
-        a, b = int(bounds[k]), max(int(bounds[k + 1]), int(bounds[k]) + 1)
-        b = min(b, m.shape[1])
-        a = min(a, b - 1)
-        out[:, k] = (csum[:, b] - csum[:, a]) / max(b - a, 1)
-    return out
 
 
 def _change(segments: np.ndarray) -> np.ndarray:
@@ -57,8 +45,8 @@ def bar_start_cues(
         return np.zeros(n)
     T = features.n_frames
     bounds = np.concatenate([beat_frames, [T]]).clip(0, T)
-    chroma = _segment_means(features.chroma, bounds)
-    loud = _segment_means(features.loudness[None, :], bounds)[0]
+    chroma = segment_means(features.chroma, bounds)
+    loud = segment_means(features.loudness[None, :], bounds)[0]
     win = np.clip(beat_frames[:, None] + np.arange(-2, 3)[None, :], 0, T - 1)
     low = features.low[win].max(axis=1)
     w_chord, w_kick, w_loud = weights

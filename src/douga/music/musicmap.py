@@ -7,6 +7,7 @@ before it (a pickup) belong to bar 0.
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -146,8 +147,6 @@ class MusicMap:
             period = (b[-1] - b[-2]) if len(b) > 1 else 60.0 / max(self.tempo, 1e-6)
             idx = (len(b) - 1) + (time - b[-1]) / period
         else:
-            import bisect
-
             i = bisect.bisect_right(b, time) - 1
             idx = i + (time - b[i]) / (b[i + 1] - b[i])
         meter = max(self.meter, 1)

@@ -122,3 +122,15 @@ def pick_onsets(features: OnsetFeatures) -> tuple[np.ndarray, np.ndarray]:
     )
     strength = env[frames] / max(float(env[frames].max()) if frames.size else 1.0, 1e-9)
     return frames / features.rate, np.clip(strength, 0.0, 1.0)
+
+
+def segment_means(m: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Mean of the columns of ``m`` (D, T) between consecutive frame bounds."""
+    out = np.zeros((m.shape[0], bounds.size - 1), dtype=np.float64)
+    csum = np.concatenate([np.zeros((m.shape[0], 1)), np.cumsum(m, axis=1)], axis=1)
+    for k in range(bounds.size - 1):
+        a, b = int(bounds[k]), max(int(bounds[k + 1]), int(bounds[k]) + 1)
+        b = min(b, m.shape[1])
+        a = min(a, b - 1)
+        out[:, k] = (csum[:, b] - csum[:, a]) / max(b - a, 1)
+    return out

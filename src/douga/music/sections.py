@@ -13,7 +13,7 @@ import itertools
 import numpy as np
 
 from douga.music.musicmap import Section
-from douga.music.onsets import OnsetFeatures
+from douga.music.onsets import OnsetFeatures, segment_means
 
 MIN_SECTION_S = 6.0
 
@@ -53,13 +53,16 @@ def find_sections(
     features: OnsetFeatures,
     *,
     duration: float,
-    beats: np.ndarray,
     downbeats: np.ndarray,
+    intensity: np.ndarray,
 ) -> list[Section]:
-    """Sections covering [0, duration], labelled by similarity ("A", "B"...) with intensity."""
+    """Sections covering [0, duration], labelled by similarity ("A", "B"...).
+
+    ``intensity`` is the (T,) per-frame intensity from :func:`frame_intensity`; each
+    section's intensity is its mean.
+    """
     if duration <= 0:
         return []
-    intensity = frame_intensity(features)
     grid = downbeats if downbeats.size >= 8 else np.arange(0.0, duration, 2.0)
     grid = grid[(grid > 0) & (grid < duration)]
     bounds_t = np.concatenate([[0.0], grid, [duration]])
@@ -75,9 +78,7 @@ def find_sections(
     # energy changes (a chorus coming in) matter as much as timbre and harmony together
     weights = np.ones(feats.shape[0])
     weights[-2:] = 4.0
-    from douga.music.downbeats import _segment_means
-
-    cells = _segment_means(feats, fr)  # (D, n_cells)
+    cells = segment_means(feats, fr)  # (D, n_cells)
     n_cells = cells.shape[1]
     cuts: list[int] = []
     if n_cells >= 8:
