@@ -156,3 +156,40 @@ def test_musicmap_load_errors_name_the_file(tmp_path, content: str | None, messa
     with pytest.raises(InputError, match=message) as err:
         MusicMap.load(path)
     assert str(path) in str(err.value)
+
+
+def test_local_tempo_path_follows_a_tempo_change() -> None:
+    import soxr
+
+    from douga.music.beats import local_tempo
+    from douga.music.onsets import onset_features
+
+    y, _, _ = drum_pattern(bpm=[(0.0, 100.0), (20.0, 130.0)], seconds=40)
+    feats = onset_features(soxr.resample(y, SR, 22050).astype(np.float32), 22050)
+    times, bpm = local_tempo(feats.envelope, feats.rate)
+    assert np.median(bpm[times < 16]) == pytest.approx(100, rel=0.04)
+    assert np.median(bpm[times > 25]) == pytest.approx(130, rel=0.04)
+
+
+def _shuffle_envelope(
+    rate: float, period_s: float, seconds: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Impulses on each beat and on its last triplet (the long-short shuffle pair)."""
+    env = np.zeros(int(seconds * rate), dtype=np.float32)
+    beats = np.arange(0.5, seconds - 1, period_s)
+    for b in beats:
+        for t in (b, b + 2 * period_s / 3):
+            env[round(t * rate)] = 1.0
+    return env, beats
+
+
+def test_swing_phase_moves_beats_off_the_pickups() -> None:
+    from douga.music.beats import correct_swing_phase
+
+    rate, period = 86.0, 60.0 / 64.0
+    env, beats = _shuffle_envelope(rate, period, 30.0)
+    pickups = beats[:-1] + 2 * period / 3
+    fixed, _ = correct_swing_phase(pickups, env, rate)
+    assert np.allclose(fixed[:-1], beats[1:-1], atol=0.02)
+    unchanged, _ = correct_swing_phase(beats, env, rate)
+    assert np.array_equal(unchanged, beats)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from douga.music.beats import correct_offbeat, estimate_tempo, track_beats
+from douga.music.beats import beat_level, correct_offbeat, correct_swing_phase, track_beats
 from douga.music.downbeats import track_downbeats
 from douga.music.musicmap import MusicMap, Section
 from douga.music.onsets import onset_features, pick_onsets
@@ -100,8 +100,9 @@ def analyze_music(
     report("onsets", 0.15)
     feats = onset_features(y, sr)
     report("beats", 0.4)
-    tempo_est = estimate_tempo(feats.envelope, feats.rate)
-    beats = track_beats(feats.envelope, feats.rate, bpm=tempo_est.bpm)
+    level_bpm = beat_level(feats.envelope, feats.rate)
+    beats = track_beats(feats.envelope, feats.rate, bpm=level_bpm)
+    beats, _ = correct_swing_phase(beats, feats.envelope, feats.rate)
     beats, _ = correct_offbeat(beats, feats.low, feats.rate)
     beats = beats[beats < duration]
     report("downbeats", 0.7)
@@ -113,7 +114,7 @@ def analyze_music(
     beat_frames = np.clip(np.round(beats * feats.rate).astype(np.int64), 0, feats.n_frames - 1)
     beat_intensity = intensity[beat_frames] if beats.size else np.zeros(0)
     curve = _tempo_curve(beats)
-    tempo = float(np.median([b for _, b in curve])) if curve else tempo_est.bpm
+    tempo = float(np.median([b for _, b in curve])) if curve else level_bpm
     env = feats.envelope[::PLOT_RATE_DIVISOR]
     report("done", 1.0)
     return MusicMap(

@@ -7,7 +7,14 @@ change to a neighbouring one, so tempo drifts and jumps are followed. The Viterb
 gives the beats. Which metrical level counts as "the beat" (eighths, quarters or
 dotted quarters; half or double tempo) is decided first, from the periodicity of the
 envelope and a preference for moderate tempi, and the model's tempo range is limited
-around it so the tracker cannot slide to another level halfway through.
+around it so the tracker cannot slide to another level halfway through. The range is
+centred on the median of a local tempo path (a tempogram followed by dynamic
+programming), so a song that speeds up or slows down is tracked around its typical
+tempo rather than around the tempo of its longest or loudest stretch.
+
+Two phase checks follow the tracker: swung and shuffled rhythms (the beat is the onset
+that follows the short note of a long-short pair) and syncopated music (kick and bass
+stay on the beat when the loudest onsets are off it).
 """
 
 from __future__ import annotations
@@ -22,6 +29,11 @@ MAX_BPM = 240.0
 PRIOR_BPM = 105.0  # preferred tempo, and the spread of that preference in octaves
 PRIOR_OCTAVES = 1.3
 OFFBEAT_RATIO = 1.3
+LOCAL_WINDOW_S = 8.0  # tempogram window and hop (s)
+LOCAL_HOP_S = 1.0
+TEMPO_JUMP_COST = 4.0  # tempo-path cost per octave of change between consecutive windows
+SWING_COMPARABLE = 0.8  # a pickup is "as strong as the beat" above this ratio
+SWING_WEAK = 0.5  # ... and the opposite triplet position is "empty" below this ratio
 
 
 @dataclass(frozen=True)
@@ -62,17 +74,91 @@ def estimate_tempo(
     bpms = np.geomspace(MIN_BPM, MAX_BPM, 240)
     if acf.size < 4:
         return TempoEstimate(0.0, np.zeros_like(bpms), bpms)
-    lags = np.arange(acf.size)
-
-    def at(period: np.ndarray) -> np.ndarray:
-        return np.interp(period, lags, np.maximum(acf, 0.0), right=0.0)
-
-    periods = 60.0 * rate / bpms
-    sal = at(periods) + 0.5 * at(2 * periods) + 0.25 * at(4 * periods)
+    sal = _comb_salience(acf, 60.0 * rate / bpms)
     prior = np.exp(-0.5 * (np.log2(bpms / prior_bpm) / prior_octaves) ** 2)
     score = sal * prior
     best = float(bpms[int(np.argmax(score))])
     return TempoEstimate(best, score, bpms)
+
+
+def _comb_salience(acf: np.ndarray, periods: np.ndarray) -> np.ndarray:
+    """Periodicity of each period ``p`` (frames) and of the bars built on it: acf(p, 2p, 4p)."""
+    lags = np.arange(acf.size)
+    pos = np.maximum(acf, 0.0)
+
+    def at(period: np.ndarray) -> np.ndarray:
+        return np.interp(period, lags, pos, right=0.0)
+
+    return np.asarray(at(periods) + 0.5 * at(2 * periods) + 0.25 * at(4 * periods))
+
+
+def local_tempo(
+    envelope: np.ndarray,
+    rate: float,
+    *,
+    window_s: float = LOCAL_WINDOW_S,
+    hop_s: float = LOCAL_HOP_S,
+    jump_cost: float = TEMPO_JUMP_COST,
+    prior_bpm: float = PRIOR_BPM,
+    prior_octaves: float = PRIOR_OCTAVES,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A smooth tempo path through the song: window centre times (s) and BPM per window.
+
+    Each window's salience is the same comb as :func:`estimate_tempo`, on the
+    autocorrelation of a Hann-windowed stretch of the envelope. A Viterbi pass over the
+    windows picks one BPM per window, paying ``jump_cost`` per octave of change, so the
+    path follows an accelerando but does not flicker between metrical levels.
+    """
+    n = envelope.size
+    width = min(int(window_s * rate), n)
+    hop = max(1, int(hop_s * rate))
+    bpms = np.geomspace(MIN_BPM, MAX_BPM, 160)
+    if width < 8:
+        return np.zeros(0), np.zeros(0)
+    starts = np.arange(0, n - width + 1, hop)
+    periods = 60.0 * rate / bpms
+    hann = np.hanning(width)
+    x = envelope.astype(np.float64)
+    segs = np.stack([x[s : s + width] for s in starts])
+    segs = (segs - segs.mean(axis=1, keepdims=True)) * hann[None, :]
+    spec = np.fft.rfft(segs, 2 * width, axis=1)
+    acf = np.fft.irfft(np.abs(spec) ** 2, axis=1)[:, :width]
+    acf /= np.maximum(acf[:, :1], 1e-9)
+    prior = np.exp(-0.5 * (np.log2(bpms / prior_bpm) / prior_octaves) ** 2)
+    score = np.log(np.maximum(np.stack([_comb_salience(a, periods) for a in acf]) * prior, 1e-3))
+    octaves = np.log2(bpms)
+    trans = -jump_cost * np.abs(octaves[:, None] - octaves[None, :])
+    best = score[0].copy()
+    back = np.zeros(score.shape, dtype=np.int64)
+    for k in range(1, starts.size):
+        cand = best[:, None] + trans
+        back[k] = np.argmax(cand, axis=0)
+        best = cand[back[k], np.arange(bpms.size)] + score[k]
+    path = np.zeros(starts.size, dtype=np.int64)
+    path[-1] = int(np.argmax(best))
+    for k in range(starts.size - 1, 0, -1):
+        path[k - 1] = back[k, path[k]]
+    return (starts + width / 2) / rate, bpms[path]
+
+
+def beat_level(envelope: np.ndarray, rate: float) -> float:
+    """The BPM to centre the beat tracker on.
+
+    The metrical level comes from :func:`estimate_tempo` (whole-song periodicity). The
+    value within that level comes from the median of :func:`local_tempo`'s path, moved to
+    the same level (by a factor 1/3, 1/2, 1, 2 or 3), so a song whose tempo changes is
+    tracked around its typical tempo.
+    """
+    level = estimate_tempo(envelope, rate).bpm
+    if level <= 0:
+        return level
+    _, path = local_tempo(envelope, rate)
+    if path.size == 0:
+        return level
+    typical = float(np.median(path))
+    factors = np.array([1 / 3, 1 / 2, 1.0, 2.0, 3.0])
+    factor = factors[int(np.argmin(np.abs(np.log(level / (typical * factors)))))]
+    return typical * float(factor)
 
 
 def beat_observation(envelope: np.ndarray, *, percentile: float = 98.0) -> np.ndarray:
@@ -232,3 +318,39 @@ def correct_offbeat(
         )
         return shifted, score
     return beat_times, score
+
+
+def _strength_at(x: np.ndarray, times: np.ndarray, rate: float) -> float:
+    """Mean of the envelope's local maxima (±2 frames) at the given times."""
+    frames = np.clip(np.round(times * rate).astype(np.int64), 0, x.size - 1)
+    win = np.clip(frames[:, None] + np.arange(-2, 3)[None, :], 0, x.size - 1)
+    return float(np.mean(x[win].max(axis=1)))
+
+
+def correct_swing_phase(
+    beat_times: np.ndarray,
+    envelope: np.ndarray,
+    rate: float,
+    *,
+    comparable: float = SWING_COMPARABLE,
+    weak: float = SWING_WEAK,
+) -> tuple[np.ndarray, float]:
+    """Move the beats a third of a period later when they sit on the shuffle's pickups.
+
+    In swung and shuffled music (12/8 blues, swing) each beat is a long-short pair of
+    triplet notes, and the short note leads into the next beat. If the tracked beats are
+    followed, a third of a period later, by onsets as strong as themselves, and nothing
+    sits at two thirds, the tracked beats are the short pickup notes: the beat is the
+    onset after them. Returns the beats and the strength ratio (third / beat).
+    """
+    if beat_times.size < 8 or envelope.size == 0:
+        return beat_times, 0.0
+    period = np.diff(beat_times)
+    on = _strength_at(envelope, beat_times[:-1], rate)
+    third = _strength_at(envelope, beat_times[:-1] + period / 3, rate)
+    two_thirds = _strength_at(envelope, beat_times[:-1] + 2 * period / 3, rate)
+    ratio = third / max(on, 1e-9)
+    if ratio >= comparable and two_thirds < weak * third:
+        last = beat_times[-1] + float(np.median(period)) / 3
+        return np.append(beat_times[:-1] + period / 3, last), ratio
+    return beat_times, ratio
