@@ -193,3 +193,63 @@ def test_swing_phase_moves_beats_off_the_pickups() -> None:
     assert np.allclose(fixed[:-1], beats[1:-1], atol=0.02)
     unchanged, _ = correct_swing_phase(beats, env, rate)
     assert np.array_equal(unchanged, beats)
+
+
+def _bar_features(
+    *, beats_per_bar: int, beats_per_chord: int, kick_position: int, n_beats: int = 96
+) -> tuple[object, np.ndarray]:
+    """Synthetic OnsetFeatures with one beat every 0.5 s: a chord (a random pitch-class
+    set) held for ``beats_per_chord`` beats from the first beat of a bar, a melody note
+    on every beat (so the chroma changes from each beat to the next), a kick and a
+    louder beat on one bar position, and faint noise in every band."""
+    from douga.music.onsets import OnsetFeatures
+
+    rate, period = 86.1328125, 0.5
+    rng = np.random.default_rng(3)
+    T = int((n_beats + 1) * period * rate)
+    beat_times = 0.25 + period * np.arange(n_beats)
+    frames = np.round(beat_times * rate).astype(int)
+    chroma = 0.05 * rng.random((12, T))
+    low = 0.05 * rng.random(T)
+    loudness = np.full(T, -20.0)
+    for k, f in enumerate(frames):
+        end = frames[k + 1] if k + 1 < n_beats else T
+        if k % beats_per_chord == 0:
+            chord = rng.choice(12, size=3, replace=False)
+        chroma[chord, f:end] += 1.0
+        chroma[rng.integers(12), f:end] += 1.5
+        if k % beats_per_bar == kick_position:
+            low[f : f + 3] += 1.0
+            loudness[f:end] += 6.0
+    flat = np.zeros(T, dtype=np.float32)
+    feats = OnsetFeatures(
+        rate=rate,
+        envelope=low.astype(np.float32),
+        low=low.astype(np.float32),
+        high=flat,
+        loudness=loudness.astype(np.float32),
+        chroma=chroma.astype(np.float32),
+        timbre=np.zeros((13, T), dtype=np.float32),
+    )
+    return feats, beat_times
+
+
+def test_downbeats_follow_the_harmony_not_the_kick() -> None:
+    # one-drop style: the kick lands on beat 3, the chords change on beat 1
+    from douga.music.downbeats import track_downbeats
+
+    feats, beats = _bar_features(beats_per_bar=4, beats_per_chord=4, kick_position=2)
+    meter, downbeats = track_downbeats(feats, beats)  # type: ignore[arg-type]
+    assert meter == 4
+    assert downbeat_f(beats[::4], list(downbeats)) >= 0.95
+
+
+@pytest.mark.parametrize("bar", [2, 3, 4])
+def test_meter_follows_the_harmonic_rhythm(bar: int) -> None:
+    # the same kick on every beat: only the rate of chord changes tells 2/4, 3/4, 4/4 apart
+    from douga.music.downbeats import track_downbeats
+
+    feats, beats = _bar_features(beats_per_bar=1, beats_per_chord=bar, kick_position=0)
+    meter, downbeats = track_downbeats(feats, beats)  # type: ignore[arg-type]
+    assert meter == bar
+    assert downbeat_f(beats[::bar], list(downbeats)) >= 0.95
