@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt
 DEMO_OUT ?= demo_out
 
-.PHONY: demo test lint typecheck pytest install install-dev fluidsynth-deps eval-set eval-beats bench clean
+.PHONY: demo test lint typecheck pytest install install-dev test-deps fluidsynth-deps eval-set eval-beats bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +30,14 @@ lint: install-dev
 typecheck: install-dev
 	$(VENV)/bin/mypy
 
-pytest: install-dev
+pytest: install-dev test-deps
 	$(VENV)/bin/pytest -q
+
+# A CJK font from Debian for the lyric-text tests (douga itself bundles no font file).
+test-deps:
+	@fc-list 2>/dev/null | grep -qi "wqy\|noto.*cjk" || test -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null) || \
+	  echo "warning: could not install fonts-wqy-microhei; the CJK lyric tests will be skipped"
 
 test: lint typecheck pytest
 

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from douga.errors import InputError
-from douga.images import check_image, load_image
+from douga.images import FIT_MODES, check_image, fit_image, load_image
 
 H, W = 12, 20
 
@@ -182,3 +182,97 @@ def test_corrupt_png_checksum(tmp_path: Path, rgb: np.ndarray) -> None:
     for fn in (load_image, check_image):
         with pytest.raises(InputError, match=r"bad\.png: corrupt"):
             fn(path)
+
+
+# ------------------------------------------------------------------------- fitting
+def _solid(h: int, w: int, color: tuple[int, int, int] = (200, 120, 40)) -> np.ndarray:
+    return np.tile(np.array(color, np.uint8), (h, w, 1))
+
+
+@pytest.mark.parametrize("mode", FIT_MODES)
+@pytest.mark.parametrize(("h", "w"), [(90, 160), (100, 100), (300, 120), (7, 1000), (1, 1)])
+@pytest.mark.parametrize(("out_h", "out_w"), [(72, 128), (360, 640), (128, 72)])
+def test_fit_gives_exact_size(mode: str, h: int, w: int, out_h: int, out_w: int) -> None:
+    out = fit_image(_solid(h, w), out_w, out_h, mode=mode)  # type: ignore[arg-type]
+    _assert_rgb(out, (out_h, out_w))
+
+
+def test_fit_same_size_is_the_input() -> None:
+    img = _solid(72, 128)
+    for mode in FIT_MODES:
+        assert fit_image(img, 128, 72, mode=mode) is img  # type: ignore[arg-type]
+
+
+def test_contain_letterboxes_on_black() -> None:
+    out = fit_image(_solid(100, 100), 160, 90)  # contain is the default
+    _assert_rgb(out, (90, 160))
+    # a 90×90 picture in the middle, 35 px black bars left and right
+    assert (out[:, :35] == 0).all() and (out[:, -35:] == 0).all()
+    np.testing.assert_array_equal(out[:, 35:125], _solid(90, 90))
+    tall = fit_image(_solid(40, 160), 160, 90)
+    assert (tall[:25] == 0).all() and (tall[-25:] == 0).all()
+    np.testing.assert_array_equal(tall[25:65], _solid(40, 160))
+
+
+def test_cover_crops_the_centre() -> None:
+    img = np.zeros((100, 200, 3), np.uint8)
+    img[:, :100] = (255, 0, 0)
+    img[:, 100:] = (0, 0, 255)
+    img[:, :50] = (0, 255, 0)  # the outer quarters are cropped away
+    img[:, 150:] = (0, 255, 0)
+    out = fit_image(img, 100, 100, mode="cover")
+    _assert_rgb(out, (100, 100))
+    assert (out[:, :49] == (255, 0, 0)).all() and (out[:, 51:] == (0, 0, 255)).all()
+    assert not (out == (0, 255, 0)).all(axis=2).any()
+    up = fit_image(img, 400, 400, mode="cover")  # enlarging: still no green
+    assert (up[:, :190] == (255, 0, 0)).all() and (up[:, 210:] == (0, 0, 255)).all()
+
+
+def test_stretch_ignores_aspect() -> None:
+    img = np.zeros((10, 10, 3), np.uint8)
+    img[:5] = 255
+    out = fit_image(img, 40, 20, mode="stretch")
+    _assert_rgb(out, (20, 40))
+    assert (out[:3] == 255).all() and (out[17:] == 0).all()  # Lanczos rings near the edge
+    assert out[:10].mean() > 240 and out[10:].mean() < 15
+
+
+def test_fit_resampling_is_clean() -> None:
+    # shrinking averages (no aliasing of a fine checker), enlarging keeps flat colour flat
+    checker = ((np.indices((200, 200)).sum(0) % 2) * 255).astype(np.uint8)
+    small = fit_image(np.dstack([checker] * 3), 50, 50, mode="stretch")
+    assert np.abs(small.astype(int) - 127).max() <= 1
+    flat = fit_image(_solid(9, 16), 1280, 720)
+    np.testing.assert_array_equal(flat, _solid(720, 1280))
+
+
+def test_fit_bad_mode_and_input() -> None:
+    expected = r"fit: got 'zoom'; expected one of contain, cover, stretch"
+    with pytest.raises(InputError, match=expected):
+        fit_image(_solid(4, 4), 8, 8, mode="zoom")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="uint8"):
+        fit_image(np.zeros((4, 4), np.uint8), 8, 8)
+    with pytest.raises(ValueError, match="positive"):
+        fit_image(_solid(4, 4), 0, 8)
+
+
+def test_odd_images_load_and_fit(tmp_path: Path) -> None:
+    ramp = np.linspace(0, 65535, 30 * 50).astype(np.uint16).reshape(30, 50)
+    Image.fromarray(ramp).save(tmp_path / "g16.png")
+    rgb = np.random.default_rng(2).integers(0, 256, (30, 50, 3), dtype=np.uint8)
+    Image.fromarray(rgb).convert("P", palette=Image.Palette.ADAPTIVE, colors=8).save(
+        tmp_path / "p.png"
+    )
+    alpha = np.zeros((30, 50), np.uint8)
+    alpha[:, 25:] = 255
+    Image.fromarray(np.dstack([rgb, alpha]), "RGBA").save(tmp_path / "a.png")
+    Image.fromarray(rgb[..., 0], "L").save(tmp_path / "l.jpg", quality=95)
+    for name in ("g16.png", "p.png", "a.png", "l.jpg"):
+        for mode in FIT_MODES:
+            out = fit_image(load_image(tmp_path / name), 128, 72, mode=mode)  # type: ignore[arg-type]
+            _assert_rgb(out, (72, 128))
+    rgba = fit_image(load_image(tmp_path / "a.png"), 100, 60, mode="stretch")
+    assert (rgba[:, :45] == 0).all()  # the transparent half is black
+    g16 = fit_image(load_image(tmp_path / "g16.png"), 100, 60, mode="stretch")
+    assert g16[0, 0, 0] < 10 and g16[-1, -1, 0] > 245
+    assert (g16[..., 0] == g16[..., 1]).all()

@@ -487,3 +487,47 @@ def test_parse_anchor_only_raises_input_error_and_round_trips(value: object) -> 
     except InputError:
         return
     assert parse_anchor(str(anchor), field="at") == anchor
+
+
+RENDER_KEYS = """\
+audio: song.wav
+keyframes: [{image: kf/01.png}, {image: kf/02.png}]
+generator: crossfade
+fit: cover
+seed: 7
+effects: {zoom: 0.5, shake: false, font: fonts/my.ttf}
+output: {width: 640, height: 360, fps: 24, crf: 23}
+"""
+
+
+def test_render_keys_load_and_round_trip(folder: Path) -> None:
+    (folder / "fonts").mkdir()
+    (folder / "fonts/my.ttf").write_bytes(b"x")
+    project = _load(folder, RENDER_KEYS)
+    assert project.generator == "crossfade" and project.fit == "cover" and project.seed == 7
+    assert project.output.crf == 23
+    assert project.effects.zoom == 0.5 and project.effects.shake == 0.0
+    assert project.effects.font == folder / "fonts/my.ttf"
+    out = folder / "copy.yaml"
+    dump_project(project, out)
+    data = yaml.safe_load(out.read_text())
+    assert data["effects"]["font"] == "fonts/my.ttf" and data["fit"] == "cover"
+    assert load_project(out) == project
+
+
+def test_render_key_defaults_and_effects_none(folder: Path) -> None:
+    project = _load(folder, "audio: song.wav\nkeyframes: [{image: kf/01.png}]\neffects: none\n")
+    assert project.effects.is_none and project.generator == "flow" and project.fit == "contain"
+    dump_project(project, folder / "copy.yaml")
+    assert yaml.safe_load((folder / "copy.yaml").read_text())["effects"] == "none"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("fit: shrink\n", "fit"),
+    ("effects: {zom: 1}\n", "did you mean 'zoom'"),
+    ("effects: {font: missing.ttf}\n", "effects.font: file not found"),
+    ("output: {crf: 80}\n", "crf"),
+])
+def test_render_key_errors(folder: Path, text: str, expected: str) -> None:
+    message = _error(folder, "audio: song.wav\nkeyframes: [{image: kf/01.png}]\n" + text)
+    assert expected in message and "project.yaml" in message

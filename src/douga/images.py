@@ -4,24 +4,30 @@ Artists export keyframes in every mode Pillow knows: RGBA with transparent
 backgrounds, grayscale line art, 16-bit scans, palette GIFs, CMYK from print tools.
 ``load_image`` turns each into plain RGB the same way (transparency composited on
 black, 16 bits scaled to 8, EXIF rotation applied) so later stages never see a mode.
+Keyframes of other sizes or aspect ratios than the video are then brought to the
+output size by ``fit_image`` (letterboxed, cropped or stretched).
 """
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Literal, get_args
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from douga.errors import InputError
 
-__all__ = ["IMAGE_FORMATS", "check_image", "load_image"]
+__all__ = ["FIT_MODES", "IMAGE_FORMATS", "FitMode", "check_image", "fit_image", "load_image"]
 
 log = logging.getLogger(__name__)
 
 IMAGE_FORMATS = "png, jpg, webp, bmp, tiff, gif"
 _EXPECTED = f"expected an image file ({IMAGE_FORMATS})"
+
+FitMode = Literal["contain", "cover", "stretch"]
+FIT_MODES: tuple[str, ...] = get_args(FitMode)
 
 # EXIF orientations that turn the picture a quarter: width and height swap
 _QUARTER_TURNS = {5, 6, 7, 8}
@@ -206,3 +212,76 @@ def _orientation(im: Image.Image) -> int | None:
         return int(value) if value is not None else None
     except Exception:  # unreadable EXIF: load_image ignores it the same way
         return None
+
+
+# ------------------------------------------------------------------------- fitting
+def fit_image(img: np.ndarray, width: int, height: int, *, mode: FitMode = "contain") -> np.ndarray:
+    """Bring an image to exactly ``width``×``height`` pixels.
+
+    Parameters
+    ----------
+    img : np.ndarray
+        ``uint8`` (h, w, 3) RGB, as ``load_image`` returns it.
+    width, height : int
+        The output size in pixels (the video's frame size).
+    mode : {"contain", "cover", "stretch"}, keyword-only
+        ``contain`` (default) scales the whole picture to fit inside and centres it on
+        black bars; ``cover`` scales it to fill the frame and crops the overflow
+        equally from both sides; ``stretch`` scales each axis on its own, ignoring
+        the aspect ratio.
+
+    Returns
+    -------
+    np.ndarray
+        ``uint8`` (height, width, 3) RGB. It is ``img`` itself when that already has
+        the size; otherwise a new array (``img`` is never modified). Shrinking uses
+        area averaging (no aliasing of fine lines), enlarging Lanczos.
+
+    Raises
+    ------
+    InputError
+        ``mode`` is not one of the three (the message names the ``fit`` field).
+    ValueError
+        ``img`` is not uint8 (h, w, 3), or the size is not positive.
+    """
+    if mode not in FIT_MODES:
+        raise InputError(f"fit: got {mode!r}; expected one of {', '.join(FIT_MODES)}")
+    if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3 or 0 in img.shape:
+        raise ValueError(f"expected a uint8 (h, w, 3) image, got {img.dtype} {img.shape}")
+    width, height = int(width), int(height)
+    if width < 1 or height < 1:
+        raise ValueError(f"expected a positive output size, got {width}x{height}")
+    h, w = img.shape[:2]
+    if (w, h) == (width, height):
+        return img
+    if mode == "stretch":
+        return _resize(img, width, height)
+    if mode == "cover":
+        # crop first, then resize: less work, and the same picture
+        scale = max(width / w, height / h)
+        crop_w = min(w, max(1, round(width / scale)))
+        crop_h = min(h, max(1, round(height / scale)))
+        x0, y0 = (w - crop_w) // 2, (h - crop_h) // 2
+        return _resize(img[y0 : y0 + crop_h, x0 : x0 + crop_w], width, height)
+    scale = min(width / w, height / h)
+    new_w = min(width, max(1, round(w * scale)))
+    new_h = min(height, max(1, round(h * scale)))
+    inner = _resize(img, new_w, new_h)
+    if (new_w, new_h) == (width, height):
+        return inner
+    out = np.zeros((height, width, 3), dtype=np.uint8)
+    x0, y0 = (width - new_w) // 2, (height - new_h) // 2
+    out[y0 : y0 + new_h, x0 : x0 + new_w] = inner
+    return out
+
+
+def _resize(img: np.ndarray, width: int, height: int) -> np.ndarray:
+    h, w = img.shape[:2]
+    if (w, h) == (width, height):
+        return np.ascontiguousarray(img)
+    import cv2  # here: `douga analyze` and project checks load images.py without resizing
+
+    # area averaging when the picture loses pixels; Lanczos keeps lines crisp when it gains
+    interp = cv2.INTER_AREA if width * height < w * h else cv2.INTER_LANCZOS4
+    out = cv2.resize(np.ascontiguousarray(img), (width, height), interpolation=interp)
+    return np.ascontiguousarray(out, dtype=np.uint8)

@@ -14,6 +14,11 @@ musical pins, optional timed lyrics, a global style text and the output format::
     style: "soft watercolor anime"
     output: {width: 1280, height: 720, fps: 24}
 
+Optional rendering keys: ``generator`` (in-betweening generator, default ``flow``),
+``fit`` (``contain``, ``cover`` or ``stretch``: how keyframes of another size are
+fitted to the frame), ``effects`` (``none``, or a mapping of effect and lyric-text
+options, see :class:`douga.effects.EffectStyle`), ``seed`` and ``output.crf``.
+
 Paths are relative to the project file and become absolute on loading. Every problem
 with the file (bad YAML, an unknown key, a wrong type, a missing file) is reported as
 one ``InputError`` line naming the file, the field path, the value and what was expected.
@@ -48,7 +53,9 @@ from pydantic import (
     model_validator,
 )
 
+from douga.effects import EffectStyle
 from douga.errors import InputError
+from douga.images import FitMode
 
 if TYPE_CHECKING:
     from douga.music.musicmap import MusicMap
@@ -248,6 +255,8 @@ class OutputSpec(_Model):
     width: int = Field(default=1280, ge=16, le=7680)
     height: int = Field(default=720, ge=16, le=7680)
     fps: float = Field(default=24.0, ge=1, le=120)
+    crf: int = Field(default=18, ge=0, le=51)
+    """H.264 constant rate factor: lower is better quality and a bigger file."""
 
     @field_validator("width", "height")
     @classmethod
@@ -265,6 +274,14 @@ class Project(_Model):
     lyrics: PathField | None = None
     style: str | None = None
     output: OutputSpec = Field(default_factory=OutputSpec)
+    generator: str = Field(default="flow", min_length=1)
+    """Name of the in-betweening generator (``douga inbetween --help`` lists them)."""
+    fit: FitMode = "contain"
+    """How a keyframe of another size or aspect ratio is fitted to the frame."""
+    effects: EffectStyle = Field(default_factory=EffectStyle)
+    """Beat effects and lyric text; ``effects: none`` turns them all off."""
+    seed: int = Field(default=0, ge=0)
+    """Seed for generators that use randomness; the same seed renders the same video."""
     base_dir: PathField = Field(default_factory=Path.cwd)
     """Folder of the project file (not a key in the file); relative paths start here."""
 
@@ -296,6 +313,9 @@ class Project(_Model):
         else:
             return data  # a wrong type: let field validation report it
         data["base_dir"] = base
+        effects = data.get("effects")
+        if isinstance(effects, dict) and "font" in effects:
+            data["effects"] = {**effects, "font": _absolute(effects["font"], base)}
         for key in ("audio", "lyrics"):
             if key in data:
                 data[key] = _absolute(data[key], base)
@@ -341,6 +361,11 @@ _FIELD_HELP = {
     "fps": "frames per second, a number from 1 to 120",
     "lyrics": "a path to an .lrc or .srt file, relative to the project file",
     "output": "a mapping such as {width: 1280, height: 720, fps: 24}",
+    "crf": "a whole number from 0 (lossless) to 51; 18 looks transparent",
+    "generator": "the name of an in-betweening generator such as flow, crossfade or hold",
+    "fit": "contain, cover or stretch",
+    "effects": "none, or a mapping such as {flash: 1.0, zoom: 0.5, shake: 0, lyric_text: true}",
+    "seed": "a whole number ≥ 0",
 }
 
 
@@ -588,6 +613,8 @@ def _check_files(project: Project, *, source: str) -> None:
     named += [(f"keyframes[{i}].image", kf.image) for i, kf in enumerate(project.keyframes)]
     if project.lyrics is not None:
         named.append(("lyrics", project.lyrics))
+    if project.effects.font is not None:
+        named.append(("effects.font", Path(project.effects.font)))
     for where, file in named:
         try:
             exists, is_file = file.exists(), file.is_file()
@@ -629,6 +656,22 @@ def project_to_dict(project: Project, *, relative_to: Path) -> dict[str, Any]:
         data["style"] = project.style
     out = project.output
     data["output"] = {"width": out.width, "height": out.height, "fps": _plain_number(out.fps)}
+    if out.crf != OutputSpec().crf:
+        data["output"]["crf"] = out.crf
+    if project.generator != "flow":
+        data["generator"] = project.generator
+    if project.fit != "contain":
+        data["fit"] = project.fit
+    if project.effects.is_none:
+        data["effects"] = "none"
+    else:
+        effects = project.effects.model_dump(mode="json", exclude_defaults=True)
+        if effects.get("font") is not None:
+            effects["font"] = _relative(Path(effects["font"]), start)
+        if effects:
+            data["effects"] = effects
+    if project.seed:
+        data["seed"] = project.seed
     return data
 
 
