@@ -253,3 +253,53 @@ def test_meter_follows_the_harmonic_rhythm(bar: int) -> None:
     meter, downbeats = track_downbeats(feats, beats)  # type: ignore[arg-type]
     assert meter == bar
     assert downbeat_f(beats[::bar], list(downbeats)) >= 0.95
+
+
+def _eighths_features(*, beat: int, chord: int, bass: int) -> tuple[object, np.ndarray]:
+    """Synthetic OnsetFeatures of a piece tracked at 120 BPM: a chord held for ``chord``
+    tracked beats, a fainter harmony change (a new bass-note pitch class) every ``beat``
+    tracked beats, and a bass onset on every ``bass``-th tracked beat."""
+    from douga.music.onsets import OnsetFeatures
+
+    rate, period, n = 86.1328125, 0.5, 96
+    rng = np.random.default_rng(5)
+    T = int((n + 1) * period * rate)
+    times = 0.25 + period * np.arange(n)
+    frames = np.round(times * rate).astype(int)
+    chroma = 0.05 * rng.random((12, T))
+    low = 0.05 * rng.random(T)
+    for k, f in enumerate(frames):
+        end = frames[k + 1] if k + 1 < n else T
+        if k % chord == 0:
+            pcs = rng.choice(12, size=3, replace=False)
+        if k % beat == 0:
+            root = rng.integers(12)
+        chroma[pcs, f:end] += 1.0
+        chroma[root, f:end] += 0.5
+        if k % bass == 0:
+            low[f : f + 3] += 1.0
+    flat = np.zeros(T, dtype=np.float32)
+    feats = OnsetFeatures(
+        rate=rate,
+        envelope=low.astype(np.float32),
+        low=low.astype(np.float32),
+        high=flat,
+        loudness=np.full(T, -20.0, dtype=np.float32),
+        chroma=chroma.astype(np.float32),
+        timbre=np.zeros((13, T), dtype=np.float32),
+    )
+    return feats, times
+
+
+@pytest.mark.parametrize(
+    ("beat", "chord", "bass", "factor"),
+    [(2, 6, 2, 2), (3, 6, 3, 3), (1, 4, 2, 1), (2, 6, 1, 1)],
+    ids=["3/4-eighths", "6/8-eighths", "4/4-quarters", "even-bass"],
+)
+def test_subdivision_factor(beat: int, chord: int, bass: int, factor: int) -> None:
+    # a six-beat harmonic cycle with the bass on every 2nd (3rd) tracked beat: the beat
+    # is two (three) tracked beats; a 4/4 chord cycle or an even bass line: no change
+    from douga.music.beats import subdivision_factor
+
+    feats, times = _eighths_features(beat=beat, chord=chord, bass=bass)
+    assert subdivision_factor(times, feats) == factor  # type: ignore[arg-type]

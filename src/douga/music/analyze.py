@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from douga.music.beats import beat_level, correct_offbeat, correct_swing_phase, track_beats
+from douga.music.beats import track
 from douga.music.downbeats import track_downbeats
 from douga.music.musicmap import MusicMap, Section
 from douga.music.onsets import onset_features, pick_onsets
@@ -100,10 +100,7 @@ def analyze_music(
     report("onsets", 0.15)
     feats = onset_features(y, sr)
     report("beats", 0.4)
-    level_bpm = beat_level(feats.envelope, feats.rate)
-    beats = track_beats(feats.envelope, feats.rate, bpm=level_bpm)
-    beats, _ = correct_swing_phase(beats, feats.envelope, feats.rate)
-    beats, _ = correct_offbeat(beats, feats.low, feats.rate)
+    level_bpm, beats = track(feats)
     beats = beats[beats < duration]
     report("downbeats", 0.7)
     meter, downbeats = track_downbeats(feats, beats)

@@ -15,6 +15,11 @@ tempo rather than around the tempo of its longest or loudest stretch.
 Two phase checks follow the tracker: swung and shuffled rhythms (the beat is the onset
 that follows the short note of a long-short pair) and syncopated music (kick and bass
 stay on the beat when the loudest onsets are off it).
+
+A last check asks whether a fast tracked level is a subdivision of the beat (the
+eighths of a slow 3/4 or 6/8 piece): if the harmony cycles every six tracked beats
+and the bass lands on every second or third of them, the beat is two or three
+tracked beats long, and the song is tracked again at that level.
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
+
+from douga.music.downbeats import chord_novelty, harmonic_contrast
+from douga.music.onsets import OnsetFeatures, segment_means
 
 MIN_BPM = 40.0
 MAX_BPM = 240.0
@@ -34,6 +42,10 @@ LOCAL_HOP_S = 1.0
 TEMPO_JUMP_COST = 4.0  # tempo-path cost per octave of change between consecutive windows
 SWING_COMPARABLE = 0.8  # a pickup is "as strong as the beat" above this ratio
 SWING_WEAK = 0.5  # ... and the opposite triplet position is "empty" below this ratio
+# a tracked level faster than this may be a subdivision of a slow beat (eighths)
+SUBDIVISION_BPM = 100.0
+# the bass is "on every k-th tracked beat" when it is this much stronger there than elsewhere
+BASS_ACCENT = 1.5
 
 
 @dataclass(frozen=True)
@@ -354,3 +366,75 @@ def correct_swing_phase(
         last = beat_times[-1] + float(np.median(period)) / 3
         return np.append(beat_times[:-1] + period / 3, last), ratio
     return beat_times, ratio
+
+
+def _window_max(x: np.ndarray, times: np.ndarray, rate: float) -> np.ndarray:
+    """The maximum of ``x`` within ±2 frames of each time."""
+    frames = np.clip(np.round(times * rate).astype(np.int64), 0, x.size - 1)
+    win = np.clip(frames[:, None] + np.arange(-2, 3)[None, :], 0, x.size - 1)
+    return np.asarray(x[win].max(axis=1))
+
+
+def subdivision_factor(
+    beat_times: np.ndarray,
+    features: OnsetFeatures,
+    *,
+    fast_bpm: float = SUBDIVISION_BPM,
+    bass_accent: float = BASS_ACCENT,
+) -> int:
+    """How many tracked beats make one real beat: 1, or 2 or 3 for a subdivision.
+
+    A slow 3/4 or 6/8 piece with running eighths can be tracked at the eighth level:
+    its bar is then six tracked beats long. Two things give that away, neither of
+    which a fast 4/4 shows: the harmony cycles every six tracked beats (the chord
+    novelty stands out more on every 6th beat than on every 2nd, 3rd, 4th or 8th),
+    and the bass lands on every 2nd or 3rd tracked beat, clearly stronger there than
+    on the others (a walking bass or a four-on-the-floor kick is even). The beat is
+    then two tracked beats (3/4: harmony also changes more on every 2nd) or three
+    (6/8: on every 3rd).
+    """
+    if beat_times.size < 16 or features.chroma.shape[1] == 0:
+        return 1
+    bpm = 60.0 / float(np.median(np.diff(beat_times)))
+    if bpm <= fast_bpm:
+        return 1
+    T = features.n_frames
+    frames = np.round(beat_times * features.rate).astype(np.int64)
+    chroma = segment_means(features.chroma, np.concatenate([frames, [T]]).clip(0, T))
+    contrast = {m: harmonic_contrast(chord_novelty(chroma, m), m)[0] for m in (2, 3, 4, 6, 8)}
+    if contrast[6] <= max(contrast[m] for m in (2, 3, 4, 8)):
+        return 1
+    bass = _window_max(features.low, beat_times, features.rate)
+    idx = np.arange(bass.size)
+    accent = max(
+        float(np.mean(bass[idx % k == p]) / max(float(np.mean(bass[idx % k != p])), 1e-9))
+        for k in (2, 3)
+        for p in range(k)
+    )
+    if accent <= bass_accent:
+        return 1
+    if contrast[2] >= contrast[3] or bpm / 3 < MIN_BPM:
+        return 2
+    return 3
+
+
+def track(features: OnsetFeatures) -> tuple[float, np.ndarray]:
+    """The whole beat stage: level, HMM tracking, phase checks, subdivision check.
+
+    Returns the BPM the tracker was centred on and the beat times (s).
+    """
+    envelope, rate = features.envelope, features.rate
+
+    def run(level: float) -> np.ndarray:
+        beats = track_beats(envelope, rate, bpm=level)
+        beats, _ = correct_swing_phase(beats, envelope, rate)
+        beats, _ = correct_offbeat(beats, features.low, rate)
+        return beats
+
+    level = beat_level(envelope, rate)
+    beats = run(level)
+    k = subdivision_factor(beats, features)
+    if k > 1:
+        level = 60.0 / float(np.median(np.diff(beats))) / k
+        beats = run(level)
+    return level, beats
