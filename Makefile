@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt
 DEMO_OUT ?= demo_out
 
-.PHONY: demo test lint typecheck pytest install install-dev test-deps fluidsynth-deps eval-set eval-beats bench clean
+.PHONY: demo test lint typecheck pytest install install-dev test-deps fluidsynth-deps eval-set eval-beats inbetween-set eval-inbetween inbetween-real-deps eval-inbetween-real bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,22 @@ eval-set: install-dev fluidsynth-deps
 
 eval-beats: eval-set
 	$(PY) benchmarks/bench_beats.py data/beat_eval
+
+# The in-betweening evaluation set: cel animation drawn in code with known motion.
+inbetween-set: install-dev
+	$(PY) benchmarks/inbetween_eval_set.py --out data/inbetween_eval
+
+eval-inbetween: inbetween-set
+	$(PY) benchmarks/bench_inbetween.py data/inbetween_eval
+
+# Real animation: three clips from Debian's synfig-examples (GPL-2+), rendered by synfig.
+inbetween-real-deps:
+	@command -v synfig >/dev/null && test -d /usr/share/doc/synfig-examples/examples || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends synfig synfig-examples >/dev/null)
+
+eval-inbetween-real: install-dev inbetween-real-deps
+	$(PY) benchmarks/inbetween_eval_set.py --out data/inbetween_eval_real --real-only
+	$(PY) benchmarks/bench_inbetween.py data/inbetween_eval_real
 
 bench: install-dev
 	$(PY) benchmarks/bench_analysis.py
