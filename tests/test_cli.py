@@ -327,10 +327,10 @@ def test_eval_beats_missing_folder(tmp_path: Path) -> None:
 # ------------------------------------------------------------------- demo
 def test_demo_writes_project_analysis_and_plan(tmp_path: Path) -> None:
     out = tmp_path / "demo"
-    result = invoke("demo", "--out", out, "--seconds", str(SECONDS))
+    result = invoke("demo", "--out", out, "--seconds", str(SECONDS), "--preview")
     assert result.exit_code == 0, result.output
     for name in ("project.yaml", "song.wav", "lyrics.lrc", "kf/01.png", "kf/07.png",
-                 "analysis.json", "plan.json"):
+                 "analysis.json", "plan.json", "demo.mp4", "demo.plan.json"):
         assert (out / name).is_file(), name
         assert name in result.stdout or name.startswith("kf/") or name == "song.wav"
     assert set(json.loads((out / "analysis.json").read_text())) >= MUSICMAP_KEYS

@@ -130,6 +130,58 @@ def test_zoom_scales_about_the_centre_and_keeps_size() -> None:
     assert len(cols) > len(np.flatnonzero(half[90, :, 0] > 127)) > 60
 
 
+def _textured(h: int = 180, w: int = 320) -> np.ndarray:
+    """A smooth, detailed picture: the frame-to-frame change grows with any motion."""
+    y, x = np.mgrid[0:h, 0:w].astype(np.float64)
+    rgb = [np.sin(x / 7.0 + c) * np.cos(y / 5.0 - c) + 0.5 * np.sin((x + y) / 11.0)
+           for c in (0.0, 1.0, 2.0)]
+    return np.clip(127.5 + 60.0 * np.stack(rgb, axis=-1), 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize(
+    ("kind", "strength", "fps"),
+    [("shake", 1.0, 24), ("shake", 0.5, 24), ("shake", 1.0, 30), ("shake", 1.0, 60),
+     ("zoom", 1.0, 24), ("zoom", 0.25, 24), ("zoom", 0.25, 60), ("flash", 0.2, 24)],
+)
+@pytest.mark.parametrize("at", [20, 21, 57])
+def test_the_largest_frame_to_frame_change_is_on_the_event_frame(
+    kind: EffectKind, strength: float, fps: float, at: int
+) -> None:
+    # the event frame is the visual accent: no later frame changes the picture as
+    # much, and none is a second local peak of change (douga eval sync would count it
+    # as an accent off the beat)
+    img = _textured()
+    fx = FrameEffects([EffectEvent(at, kind, strength)], fps=fps)
+    span = effect_span(EffectEvent(at, kind, strength), fps=fps)
+    assert span is not None
+    frames = [fx.apply(img, i) for i in range(at - 1, span[1] + 2)]
+    change = [_diff(a, b) for a, b in itertools.pairwise(frames)]
+    assert change[0] > 0 and change[0] >= 1.25 * max(change[1:])
+    if fps <= 30:  # at 60 fps a shake is a smooth swing: its later peaks are far smaller
+        w = max(1, round(0.1 * fps))  # douga eval sync's peak neighbourhood, ±0.1 s
+        for i in range(w + 1, len(change)):  # no later peak standing out of its ±w frames
+            assert change[i] < 1e-9 or change[i] <= max(change[i - w : i]) + 1e-9
+
+
+def test_shake_starts_on_its_largest_offset() -> None:
+    img = np.zeros((180, 320, 3), np.uint8)
+    img[80:100, 150:170] = 255  # a bright square: its centroid shows the offset
+    fx = FrameEffects([EffectEvent(0, "shake", 1.0)], fps=FPS)
+    span = effect_span(EffectEvent(0, "shake", 1.0), fps=FPS)
+    assert span is not None
+
+    def centre(a: np.ndarray) -> np.ndarray:
+        w = a[..., 0].astype(np.float64)
+        ys, xs = np.mgrid[0 : a.shape[0], 0 : a.shape[1]]
+        return np.array([(w * xs).sum(), (w * ys).sum()]) / w.sum()
+
+    rest = centre(img)
+    offsets = [float(np.linalg.norm(centre(fx.apply(img, i)) - rest))
+               for i in range(span[0], span[1] + 1)]
+    assert offsets[0] == max(offsets) and offsets[0] > 2.0
+    assert offsets[-1] < 0.25 * offsets[0]
+
+
 def test_shake_moves_the_picture_deterministically(frame: np.ndarray) -> None:
     a = FrameEffects([EffectEvent(20, "shake", 1.0)], fps=FPS)
     b = FrameEffects([EffectEvent(20, "shake", 1.0)], fps=FPS)

@@ -1,4 +1,4 @@
-"""The ``douga`` command line: analyze, plan, new, eval, demo.
+"""The ``douga`` command line: analyze, plan, new, render, inbetween, eval, demo.
 
 Only this module prints, draws progress and chooses exit codes. Every DougaError
 becomes one line ``error: <message>`` on stderr and exit code 2; anything else is
@@ -103,15 +103,26 @@ def _setup_logging(debug: bool) -> None:
 
 
 @contextmanager
-def _progress(label: str) -> Iterator[ProgressFn]:
+def _progress(label: str, *, eta: bool = False) -> Iterator[ProgressFn]:
     """A transient progress bar on stderr when it is a terminal; silent otherwise."""
     err = Console(stderr=True)
     if not err.is_terminal:
         yield lambda stage, fraction: None
         return
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        ProgressColumn,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    columns: tuple[ProgressColumn, ...] = (
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    if eta:
+        columns += (TextColumn("ETA"), TimeRemainingColumn())
     with Progress(*columns, console=err, transient=True) as bar:
         task = bar.add_task(label, total=1.0)
 
@@ -476,6 +487,146 @@ def eval_beats(
         out.print(f"wrote {escape(str(json_out))}")
 
 
+@app.command(epilog=_examples(
+    "douga render project.yaml",
+    "douga render project.yaml -o mad.mp4 --generator crossfade",
+    "douga render project.yaml --preview          # fast low-resolution draft",
+))
+@_guarded
+def render(
+    project: Annotated[Path, typer.Argument(help="The project file (project.yaml).")],
+    out: Annotated[Path | None, typer.Option(
+        "-o", "--out", help="The mp4 to write (default: video.mp4 beside the project, "
+        "preview.mp4 with --preview).")] = None,
+    generator: Annotated[str | None, typer.Option(
+        "--generator", help="In-betweening generator (default: the project's, else flow).")
+    ] = None,
+    preview: Annotated[bool, typer.Option(
+        "--preview", help="A fast draft at 360 lines with a quick encoder.")] = False,
+    cache: Annotated[bool, typer.Option(
+        "--cache/--no-cache", help="Keep finished shots in .douga-cache/ beside the video, "
+        "so a rerun after an interruption or an edit renders only what changed.")] = True,
+) -> None:
+    """Render the music video: analyse, plan, in-between, add effects and encode H.264 + AAC.
+
+    The plan it followed is written beside the video as NAME.plan.json (for
+    `douga eval sync VIDEO --plan NAME.plan.json`).
+    """
+    from douga.pipeline import RenderSettings, render_project
+    from douga.project import load_project
+
+    proj = load_project(project)
+    _check_project_files(proj)
+    target = out if out is not None else proj.base_dir / ("preview.mp4" if preview else "video.mp4")
+    _writable(target)
+    settings = RenderSettings(generator=generator, preview=preview, cache=cache)
+    with _progress("rendering", eta=True) as progress:
+        report, timeline = render_project(proj, target, settings=settings, progress=progress)
+    plan_path = target.with_suffix(".plan.json")
+    _save(timeline.save, plan_path)
+    speed = report.seconds / max(report.duration, 1e-9)
+    _console().print(
+        f"wrote {escape(str(report.path))}: {report.width}x{report.height}, "
+        f"{report.fps:g} fps, {report.frame_count} frames ({report.duration:.2f} s); "
+        f"{report.shots_rendered} shots rendered, {report.shots_cached} from the cache; "
+        f"{report.seconds:.1f} s ({speed:.2f}x the song's length)")
+    _console().print(f"plan: {escape(str(plan_path))}")
+
+
+@app.command(epilog=_examples(
+    "douga inbetween kf/01.png kf/02.png --frames 8 --out between/",
+    "douga inbetween a.png b.png --frames 12 --out out/ --generator crossfade",
+))
+@_guarded
+def inbetween(
+    first: Annotated[Path, typer.Argument(help="Keyframe A (shown on frame 0).")],
+    second: Annotated[Path, typer.Argument(help="Keyframe B (shown on frame N).")],
+    frames: Annotated[int, typer.Option(
+        "--frames", min=2, max=10000, help="N: the keyframes are N frames apart.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for 0001.png … {N-1}.png.")],
+    generator: Annotated[str, typer.Option("--generator", help="In-betweening generator.")
+    ] = "flow",
+    fit: Annotated[str, typer.Option(
+        "--fit", help="How B is fitted to A's size when they differ: contain, cover, stretch.")
+    ] = "contain",
+) -> None:
+    """Draw the N−1 in-betweens of two keyframes that are N frames apart."""
+    from douga.generators import get_generator
+    from douga.images import FIT_MODES, fit_image, load_image, save_frames
+
+    if fit not in FIT_MODES:
+        raise InputError(f"--fit {fit}: expected one of {', '.join(FIT_MODES)}")
+    gen = get_generator(generator)
+    a = load_image(first)
+    b = fit_image(load_image(second), a.shape[1], a.shape[0], mode=fit)  # type: ignore[arg-type]
+
+    ts = [k / frames for k in range(1, frames)]
+    with _progress("in-betweening") as progress:
+        def numbered() -> Iterator[np.ndarray]:
+            for k, frame in enumerate(gen.inbetween(a, b, ts), start=1):
+                progress(generator, k / len(ts))
+                yield frame
+
+        written = save_frames(numbered(), out, first_index=1)
+    _console().print(f"wrote {written} in-betweens ({generator}) to {escape(str(out))}/")
+
+
+@eval_app.command("inbetween", epilog=_examples(
+    "douga eval inbetween data/inbetween_eval",
+    "douga eval inbetween data/inbetween_eval --generators flow --json scores.json",
+))
+@_guarded
+def eval_inbetween(
+    directory: Annotated[Path, typer.Argument(
+        help="Folder of sequences: NAME/0000.png … plus NAME/keyframes.txt "
+        "(one keyframe frame index per line).")],
+    generators: Annotated[str | None, typer.Option(
+        "--generators", help="Comma-separated generator names (default: all); "
+        "crossfade is always scored as the baseline.")] = None,
+    json_out: Annotated[Path | None, typer.Option(
+        "--json", help="Write every score as JSON here.")] = None,
+) -> None:
+    """Score in-betweens against the real frames: PSNR, SSIM and frame accuracy (SSIM ≥ 0.9)."""
+    from douga.metrics.inbetween import format_table, score_folder
+
+    names = [n.strip() for n in generators.split(",") if n.strip()] if generators else None
+    with _progress("scoring") as progress:
+        report = score_folder(directory, generators=names,
+                              progress=lambda done, total, name: progress(name, done / total))
+    _console().print(escape(format_table(report)))
+    if json_out is not None:
+        _save(lambda p: p.write_text(json.dumps(report.to_dict(), indent=1)), json_out)
+
+
+@eval_app.command("sync", epilog=_examples(
+    "douga eval sync video.mp4 --audio song.wav --plan video.plan.json",
+    "douga eval sync video.mp4          # beats from the video's own soundtrack",
+))
+@_guarded
+def eval_sync(
+    video: Annotated[Path, typer.Argument(help="A rendered video.")],
+    audio: Annotated[Path | None, typer.Option(
+        "--audio", help="The song (default: the video's own audio track).")] = None,
+    plan: Annotated[Path | None, typer.Option(
+        "--plan", help="The Timeline JSON the video was rendered from (`douga render` writes "
+        "NAME.plan.json): each keyframe's offset from its musical anchor is measured.")] = None,
+    json_out: Annotated[Path | None, typer.Option(
+        "--json", help="Write the full result as JSON here.")] = None,
+) -> None:
+    """Check a video against its music: keyframe offsets, and visual accents on the beats.
+
+    Visual beats are the peaks of frame-to-frame change in the decoded video; the beat
+    alignment score is the mean over music beats of exp(−d²/2σ²), σ = 3 frames.
+    """
+    from douga.metrics.sync import evaluate_sync, format_report
+
+    with _progress("checking sync") as progress:
+        result = evaluate_sync(video, audio=audio, plan=plan, progress=progress)
+    _console().print(escape(format_report(result)))
+    if json_out is not None:
+        _save(lambda p: p.write_text(json.dumps(result.to_dict(), indent=1)), json_out)
+
+
 @app.command(epilog=_examples("douga demo", "douga demo --out /tmp/douga_demo --seed 3"))
 @_guarded
 def demo(
@@ -484,10 +635,15 @@ def demo(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the song and drawings.")] = 0,
     seconds: Annotated[float, typer.Option(
         "--seconds", min=6.0, max=600.0, help="Length of the demo song.")] = 40.0,
+    video: Annotated[bool, typer.Option(
+        "--video/--no-video", help="Render the demo video (demo.mp4).")] = True,
+    preview: Annotated[bool, typer.Option(
+        "--preview", help="Render a fast low-resolution draft instead.")] = False,
 ) -> None:
-    """Make a demo project (song, keyframes, lyrics) procedurally, then analyse and plan it."""
+    """Make a demo project (song, keyframes, lyrics) procedurally, analyse, plan and render it."""
     from douga.demo import write_demo_project
     from douga.music.analyze import analyze_music
+    from douga.pipeline import RenderSettings, render_project
     from douga.project import load_project
     from douga.timeline import plan_timeline
 
@@ -509,7 +665,18 @@ def demo(
         f"{escape(str(proj.audio.name))}, {len(proj.keyframes)} keyframes in "
         f"{escape(str(out / 'kf'))}/ and lyrics.lrc"
     )
-    console.print(f"next: [cyan]douga plan {escape(str(project_path))} --plot plan.png[/]")
+    if not video:
+        console.print(f"next: [cyan]douga render {escape(str(project_path))}[/]")
+        return
+    with _progress("rendering the demo", eta=True) as progress:
+        report, tl = render_project(proj, out / "demo.mp4", music_map=mm, progress=progress,
+                                    settings=RenderSettings(preview=preview))
+    _save(tl.save, out / "demo.plan.json")
+    console.print(
+        f"wrote {escape(str(report.path))}: {report.width}x{report.height}, "
+        f"{report.frame_count} frames, {report.duration:.2f} s, rendered in {report.seconds:.1f} s")
+    console.print(f"next: [cyan]douga eval sync {escape(str(report.path))} --plan "
+                  f"{escape(str(out / 'demo.plan.json'))}[/]")
 
 
 def main() -> None:

@@ -11,6 +11,8 @@ output size by ``fit_image`` (letterboxed, cropped or stretched).
 from __future__ import annotations
 
 import logging
+import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal, get_args
 
@@ -19,7 +21,15 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from douga.errors import InputError
 
-__all__ = ["FIT_MODES", "IMAGE_FORMATS", "FitMode", "check_image", "fit_image", "load_image"]
+__all__ = [
+    "FIT_MODES",
+    "IMAGE_FORMATS",
+    "FitMode",
+    "check_image",
+    "fit_image",
+    "load_image",
+    "save_frames",
+]
 
 log = logging.getLogger(__name__)
 
@@ -285,3 +295,34 @@ def _resize(img: np.ndarray, width: int, height: int) -> np.ndarray:
     interp = cv2.INTER_AREA if width * height < w * h else cv2.INTER_LANCZOS4
     out = cv2.resize(np.ascontiguousarray(img), (width, height), interpolation=interp)
     return np.ascontiguousarray(out, dtype=np.uint8)
+
+
+def save_frames(frames: Iterable[np.ndarray], folder: str | Path, *, first_index: int = 1) -> int:
+    """Write frames as ``folder/0001.png, 0002.png …`` (numbered from ``first_index``).
+
+    The frames are written into a hidden folder first and moved in only when all of
+    them are done, so an error halfway leaves no partial sequence behind.
+    Returns the number of frames written.
+    """
+    import shutil
+    import tempfile
+
+    out = Path(folder)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=out, prefix=".partial-"))
+    except OSError as e:
+        raise InputError(f"{out}: cannot create the folder ({e.strerror or e})") from None
+    try:
+        names = []
+        for k, frame in enumerate(frames, start=first_index):
+            name = f"{k:04d}.png"
+            Image.fromarray(frame).save(staging / name, compress_level=1)
+            names.append(name)
+        for name in names:
+            os.replace(staging / name, out / name)
+        return len(names)
+    except OSError as e:
+        raise InputError(f"{out}: cannot write the frames ({e.strerror or e})") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

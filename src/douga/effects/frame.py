@@ -13,10 +13,18 @@ Effect shapes (durations are seconds, so they look the same at any fps):
   ``FLASH_PEAK · strength`` on the event frame, fading quadratically over
   ``FLASH_SECONDS``.
 * **zoom** punch — scaled up about the centre by ``ZOOM_AMOUNT · strength`` at once,
-  easing back (cosine) over ``ZOOM_SECONDS``.
-* **shake** — pseudo-random offsets (seeded by the event frame, so always the same)
-  of up to ``SHAKE_AMOUNT · strength`` of the frame height, alternating direction and
-  damped over ``SHAKE_SECONDS``; the frame is scaled just enough to hide the border.
+  easing back (quadratic ease-out) over ``ZOOM_SECONDS``.
+* **shake** — a damped oscillation at ``SHAKE_HZ`` along a pseudo-random axis (seeded
+  by the event frame, so always the same), starting at its largest offset,
+  ``SHAKE_AMOUNT · strength`` of the frame height, and dying out over
+  ``SHAKE_SECONDS``; the frame is scaled just enough to hide the border.
+
+Every effect changes the picture most from the frame before the event to the event
+frame itself, and less on each frame after: the hit *is* the visual accent, on the
+beat the planner put it on. A cosine ease back, or a shake that flips direction on
+every frame (its second step is twice its first), would put the largest
+frame-to-frame change a few frames after the beat, where ``douga eval sync`` sees a
+second, off-beat accent.
 
 Overlapping events combine: zooms add, shake offsets add, flashes screen
 (1 − ∏(1 − a)). Zoom and shake become one resample (a crop and a resize); the flash
@@ -68,6 +76,9 @@ ZOOM_SECONDS = 0.25  # 6 frames at 24 fps
 ZOOM_AMOUNT = 0.10  # scale 1.10 at strength 1
 SHAKE_SECONDS = 0.30  # 8 frames at 24 fps
 SHAKE_AMOUNT = 0.02  # peak offset as a share of the frame height (14 px at 720p)
+# oscillation frequency: at most fps/4, so that from the first offset the picture
+# moves back less far than it jumped out (5 frames a period at 24 fps)
+SHAKE_HZ = 4.8
 MAX_ZOOM = 0.30  # stacked punches never blow the picture up more than this
 _LAYER_CACHE_SIZE = 16  # rendered lyric layers kept (a few MB each at 1080p)
 _SHAKE_SEED = 0x5AC3  # mixed with the event frame so each shake has its own path
@@ -126,21 +137,32 @@ def _flash_weight(k: int, n: int) -> float:
 
 
 def _zoom_weight(k: int, n: int) -> float:
-    return 0.5 * (1.0 + math.cos(math.pi * k / n))
+    # ease-out: the release is fastest right after the hit and slows down, so no
+    # frame of it changes the picture as much as the hit (a cosine would peak mid-way)
+    return (1.0 - k / n) ** 2
 
 
 def _shake_weight(k: int, n: int) -> float:
-    return (1.0 - k / n) ** 1.5
+    return (1.0 - k / n) ** 2
 
 
 @lru_cache(maxsize=256)
-def _shake_path(frame: int, n: int) -> np.ndarray:
-    """Unit offsets (n, 2) for a shake starting on ``frame``: the same every time."""
+def _shake_path(frame: int, n: int, fps: float) -> np.ndarray:
+    """Offsets (n, 2) for a shake starting on ``frame``, damped: the same every time.
+
+    Row 0 is a unit vector, the largest offset; the rest is a damped cosine at
+    :data:`SHAKE_HZ` along an axis that wobbles a little, so each step is smaller
+    than the jump onto row 0.
+    """
     rng = np.random.default_rng([_SHAKE_SEED, frame % (1 << 32)])  # seeds must be ≥ 0
     angle0 = rng.uniform(0.0, 2.0 * math.pi)
-    # each step roughly reverses the last: a shake, not a drift
-    angles = angle0 + math.pi * np.arange(n) + rng.uniform(-0.6, 0.6, n)
-    radii = rng.uniform(0.6, 1.0, n)
+    k = np.arange(n)
+    # a wobbling axis: a shake, not a slide along one line
+    angles = angle0 + np.concatenate(([0.0], rng.uniform(-0.35, 0.35, n - 1)))
+    # at most a quarter turn of phase a frame: below fps/4 Hz the picture never
+    # swings back further than it jumped out
+    omega = min(2.0 * math.pi * SHAKE_HZ / fps, 0.5 * math.pi)
+    radii = np.cos(omega * k) * np.array([_shake_weight(int(i), n) for i in k])
     path = np.stack([np.cos(angles) * radii, np.sin(angles) * radii], axis=1)
     path.setflags(write=False)
     return path
@@ -159,24 +181,24 @@ class _Active:
 def _zoom_and_shift(frame: np.ndarray, scale: float, dx: float, dy: float) -> np.ndarray:
     """``frame`` scaled by ``scale`` ≥ 1 about its centre and moved by (dx, dy) pixels.
 
-    Scaling up by s shows the centred (w/s)×(h/s) window, moved by −d/s: a crop and a
-    bilinear resize. That is one resample like an affine warp, but about four times
-    faster on one core (720p: ~1.3 ms against ~5.5 ms for ``cv2.warpAffine``), which
-    matters on a 2-core machine that encodes video at the same time. The window snaps
-    to whole source pixels, at most half a pixel off, invisible in a punch or a shake.
-    The caller makes ``scale`` big enough that the window stays inside the picture.
+    One bilinear affine warp, exact to the sub-pixel. A crop and a resize is faster
+    (about 1.7 times at 720p), but it snaps the window to whole pixels, and at a light
+    zoom punch those snaps make the release jerk: a frame of it can change the picture
+    more than the one before, a visual accent off the beat. The caller makes ``scale``
+    big enough that the picture still covers the frame; the border is replicated for
+    the rounding at the very edge.
     """
     height, width = frame.shape[:2]
-    crop_w = min(width, max(1, round(width / scale)))
-    crop_h = min(height, max(1, round(height / scale)))
-    x0 = min(max(round((width - crop_w) / 2 - dx / scale), 0), width - crop_w)
-    y0 = min(max(round((height - crop_h) / 2 - dy / scale), 0), height - crop_h)
-    if (crop_w, crop_h) == (width, height):
-        return frame  # too small a change to show at this size
-    window = frame[y0 : y0 + crop_h, x0 : x0 + crop_w]
+    cx, cy = (width - 1) / 2.0, (height - 1) / 2.0
+    m = np.array(
+        [[scale, 0.0, (1.0 - scale) * cx + dx], [0.0, scale, (1.0 - scale) * cy + dy]],
+        dtype=np.float64,
+    )
     import cv2
 
-    return cv2.resize(window, (width, height), interpolation=cv2.INTER_LINEAR)
+    return cv2.warpAffine(
+        frame, m, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
 
 
 # ------------------------------------------------------------------ the renderer
@@ -330,8 +352,8 @@ class FrameEffects:
             if a.kind == "zoom":
                 zoom += ZOOM_AMOUNT * a.strength * _zoom_weight(k, a.frames)
             elif a.kind == "shake":
-                amp = SHAKE_AMOUNT * height * a.strength * _shake_weight(k, a.frames)
-                ox, oy = _shake_path(a.frame, a.frames)[k]
+                amp = SHAKE_AMOUNT * height * a.strength
+                ox, oy = _shake_path(a.frame, a.frames, self.fps)[k]
                 dx += amp * float(ox)
                 dy += amp * float(oy)
             else:

@@ -1,0 +1,141 @@
+"""The one interface every in-betweening generator implements, and a lazy registry.
+
+A generator takes keyframe A and keyframe B (uint8 H×W×3 RGB, the same size), a list
+of t in (0, 1) and a :class:`PairContext`, and yields one frame per t, in order.
+Heavy generators (learned, text-guided) live in modules that import torch; the
+registry imports a generator's module only when that generator is asked for, so
+``douga analyze`` or a ``flow`` render never imports torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from douga.errors import InputError
+
+__all__ = [
+    "Generator",
+    "PairContext",
+    "available_generators",
+    "check_pair",
+    "get_generator",
+    "register_generator",
+]
+
+
+@dataclass(frozen=True)
+class PairContext:
+    """What a generator may know about a keyframe pair besides the two images.
+
+    Attributes
+    ----------
+    text_a, text_b
+        The keyframes' texts from the project file (empty when none).
+    style
+        The project's global style text (empty when none).
+    seed
+        Seed for any randomness; the same seed gives the same frames.
+    hints
+        Motion hints from the plan, by name (for example ``"intensity"`` 0–1 of the
+        section, ``"duration"`` of the in-between in seconds). Generators ignore
+        hints they do not know.
+    """
+
+    text_a: str = ""
+    text_b: str = ""
+    style: str = ""
+    seed: int = 0
+    hints: dict[str, float] = field(default_factory=dict)
+
+
+class Generator(ABC):
+    """Makes in-between frames of one keyframe pair.
+
+    Subclasses set :attr:`name` and implement :meth:`inbetween`. A generator object
+    may keep a cache of per-pair work (optical flow, encodings); calling
+    :meth:`inbetween` again on the same pair with other ``ts`` must give the same
+    frame for the same t.
+    """
+
+    name: str = ""
+    version: str = "1"
+    """Bump when the frames a generator makes change; renders cache shots by it."""
+
+    @abstractmethod
+    def inbetween(
+        self,
+        a: np.ndarray,
+        b: np.ndarray,
+        ts: Sequence[float],
+        *,
+        context: PairContext | None = None,
+    ) -> Iterator[np.ndarray]:
+        """Yield one uint8 H×W×3 frame for each t in ``ts`` (0 < t < 1), in order."""
+
+
+def check_pair(a: np.ndarray, b: np.ndarray, ts: Sequence[float]) -> None:
+    """Raise InputError unless ``a`` and ``b`` are same-size uint8 RGB and every t is in (0, 1)."""
+    for name, img in (("keyframe A", a), ("keyframe B", b)):
+        if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
+            raise InputError(
+                f"{name}: got an array of dtype {img.dtype} and shape {img.shape}; "
+                "expected uint8 H×W×3 RGB"
+            )
+    if a.shape != b.shape:
+        raise InputError(
+            f"keyframes A and B differ in size ({a.shape[1]}×{a.shape[0]} vs "
+            f"{b.shape[1]}×{b.shape[0]}); expected the same size (fit them first)"
+        )
+    bad = [t for t in ts if not 0.0 < float(t) < 1.0]
+    if bad:
+        raise InputError(f"in-between positions {bad[:3]}: expected every t in (0, 1)")
+
+
+# name -> "module:attribute" of a Generator subclass, imported on first use.
+_REGISTRY: dict[str, Callable[[], type[Generator]]] = {}
+
+
+def register_generator(name: str, module: str, attribute: str) -> None:
+    """Register a generator class by name; its module is imported only when first asked for."""
+
+    def load() -> type[Generator]:
+        cls = getattr(importlib.import_module(module), attribute)
+        if not (isinstance(cls, type) and issubclass(cls, Generator)):
+            raise TypeError(f"{module}.{attribute} is not a Generator subclass")
+        return cls
+
+    _REGISTRY[name] = load
+
+
+def available_generators() -> list[str]:
+    """Names of the registered generators, sorted."""
+    return sorted(_REGISTRY)
+
+
+def get_generator(name: str) -> Generator:
+    """A new generator object by registered name.
+
+    Raises
+    ------
+    InputError
+        For an unknown name; the message lists the available generators.
+    MissingDependency
+        When the generator needs an optional package that is not installed.
+    """
+    load = _REGISTRY.get(name)
+    if load is None:
+        raise InputError(
+            f"generator {name!r}: unknown; available generators: "
+            + ", ".join(available_generators())
+        )
+    return load()()
+
+
+register_generator("flow", "douga.generators.flow", "FlowGenerator")
+register_generator("crossfade", "douga.generators.simple", "CrossfadeGenerator")
+register_generator("hold", "douga.generators.simple", "HoldGenerator")
