@@ -12,8 +12,9 @@ Once per keyframe pair (cached on the generator object, keyed by the pixels):
    search never reaches), feature matches (ORB) where DIS failed seed a second
    DIS pass, and the two flows are fused per pixel by how well each warps A onto
    B; only if that fails too is the pair held;
-4. the box around everything that moves or changes is found: outside it the
-   in-between is keyframe A itself, so a still background costs nothing.
+4. the box around everything that changes or moves is found (flow that DIS
+   spreads into a still, flat sky does not count): outside it the in-between is
+   keyframe A itself, so a still background costs nothing per frame.
 
 For every in-between position t, inside the box and at the working size, the flows
 are inverted by a fixed-point iteration (where in A, and where in B, does the pixel
@@ -148,6 +149,7 @@ class FlowGenerator(Generator):
     """
 
     name = "flow"
+    version = "2"  # 2: the still-background box ignores flow in flat fills; long-move rescue
 
     def __init__(
         self,
@@ -287,7 +289,10 @@ class FlowGenerator(Generator):
         flow_ab = _calc(dis, grey_a, grey_b)
         flow_ba = _calc(dis, grey_b, grey_a)
         conf_a, conf_b, report = self._measure(small_a, small_b, flow_ab, flow_ba, gx, gy)
-        if not report.inbetweenable and report.histogram_distance <= self.max_histogram_distance:
+        unexplained = report.residual > self.max_unexplained * report.difference
+        if (unexplained or not report.inbetweenable) and (
+            report.histogram_distance <= self.max_histogram_distance
+        ):
             # a second chance for moves too long for DIS's local search
             guided = _guided_flows(dis, small_a, small_b, flow_ab, flow_ba, conf_a, conf_b,
                                    gx, gy)
@@ -295,11 +300,9 @@ class FlowGenerator(Generator):
                 measured = self._measure(small_a, small_b, *guided, gx, gy)
                 second = measured[2]
                 # seeded flow can explain much (a mirrored shot's tree "slides over"):
-                # it must leave far less unexplained than a first-pass flow may
-                if second.inbetweenable and (
-                    second.residual <= self.residual_floor
-                    or second.residual <= 0.4 * self.max_unexplained * second.difference
-                ):
+                # it must explain far more than a first-pass flow has to
+                if (second.inbetweenable and second.residual < report.residual
+                        and second.residual <= 0.4 * self.max_unexplained * second.difference):
                     flow_ab, flow_ba = guided
                     conf_a, conf_b, report = measured
                     report = replace(report, reason=f"long move, feature-guided flow: "
@@ -472,11 +475,13 @@ def _guided_flows(
     if keep.sum() < 3:
         return None
     fused = []
-    for src, dst, p, disp, flow in ((small_a, small_b, pa[keep], d[keep], flow_ab),
-                                    (small_b, small_a, pb[keep], -d[keep], flow_ba)):
+    for src, dst, p, disp, flow, g_src, g_dst in (
+        (small_a, small_b, pa[keep], d[keep], flow_ab, grey_a, grey_b),
+        (small_b, small_a, pb[keep], -d[keep], flow_ba, grey_b, grey_a),
+    ):
         seed, near_match = _spread(p, disp, flow.shape[:2], sigma=12.0)
         w = near_match[..., None]
-        second = _calc(dis, _grey(src), _grey(dst), flow * (1.0 - w) + seed * w)
+        second = _calc(dis, g_src, g_dst, flow * (1.0 - w) + seed * w)
         c0, c1 = _fit_cost(src, dst, flow, gx, gy), _fit_cost(src, dst, second, gx, gy)
         use = (c1 < c0 - 2.0) | ((near_match > 0.5) & (c1 <= c0 + 0.5))
         out = flow.copy()
@@ -604,20 +609,23 @@ def _remap(img: np.ndarray, map_x: np.ndarray, map_y: np.ndarray) -> np.ndarray:
 def _moving_box(
     small_a: np.ndarray, small_b: np.ndarray, flow_ab: np.ndarray, flow_ba: np.ndarray
 ) -> Box | None:
-    """Working-size box (x0, y0, x1, y1) around every pixel that moves or changes.
+    """Working-size box (x0, y0, x1, y1) around every pixel that changes or moves.
 
-    Outside it both flows are (nearly) zero and A equals B, so an in-between there is
-    A itself. A pixel at time t comes from a moving pixel of A, and goes on to one
-    of B, so it lies between the two, inside the box too. None when nothing moves.
+    Outside it A equals B and nothing with texture moves, so an in-between there is
+    A itself. A pixel at time t comes from a moving pixel of A and goes on to one of
+    B, so it lies between the two, inside the box too. Flow inside a flat fill
+    (DIS spreads motion a little way into a still sky) does not count: warping a
+    flat area changes nothing. None when nothing changes.
     """
-    moving = (flow_ab[..., 0] ** 2 + flow_ab[..., 1] ** 2 > 0.01) | (
-        flow_ba[..., 0] ** 2 + flow_ba[..., 1] ** 2 > 0.01
-    )
-    moving |= cv2.absdiff(small_a, small_b).max(axis=2) > 2
-    x, y, bw, bh = cv2.boundingRect(moving.astype(np.uint8))
+    changed = cv2.absdiff(small_a, small_b).max(axis=2) > 2
+    for img, flow in ((small_a, flow_ab), (small_b, flow_ba)):
+        edges = cv2.morphologyEx(img, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
+        textured = cv2.dilate((edges.max(axis=2) > 4).astype(np.uint8), np.ones((3, 3)))
+        changed |= np.any(flow != 0, axis=2) & (textured > 0)  # flow is 0 or ≥ _STILL
+    x, y, bw, bh = cv2.boundingRect(changed.astype(np.uint8))
     if bw == 0 or bh == 0:
         return None
-    h, w = moving.shape
+    h, w = changed.shape
     pad = 3  # the bilinear footprint of the scale-up, and a little more
     return max(0, x - pad), max(0, y - pad), min(w, x + bw + pad), min(h, y + bh + pad)
 
