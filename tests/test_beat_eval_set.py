@@ -14,6 +14,8 @@ import pytest
 pytest.importorskip("mido")
 pretty_midi = pytest.importorskip("pretty_midi")
 
+from douga.training import score  # noqa: E402
+
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "beat_eval_set.py"
 
 
@@ -54,9 +56,9 @@ def test_set_has_the_required_variety(songs: dict[str, Any]) -> None:
 def test_beat_is_the_dotted_quarter_in_compound_meters(
     evalset: ModuleType, meter: str, beats_per_bar: int, beat_in_eighths: int
 ) -> None:
-    m = evalset.Meter.parse(meter)
+    m = score.Meter.parse(meter)
     assert m.beats_per_bar == beats_per_bar
-    assert m.beat_ticks == beat_in_eighths * evalset.PPQ // 2
+    assert m.beat_ticks == beat_in_eighths * score.PPQ // 2
 
 
 def test_ground_truth_matches_pretty_midi(evalset: ModuleType, songs: dict[str, Any],
@@ -65,7 +67,7 @@ def test_ground_truth_matches_pretty_midi(evalset: ModuleType, songs: dict[str, 
         song = songs[name]
         path = tmp_path / f"{name}.mid"
         song.write_midi(path)
-        evalset.check_against_pretty_midi(song, path)  # raises on a mismatch
+        score.check_against_pretty_midi(song, path)  # raises on a mismatch
         pm = pretty_midi.PrettyMIDI(str(path))
         if name == "jig":  # 6/8 at 116 dotted quarters per minute: 2 beats a bar
             assert np.allclose(np.diff(song.beat_times()), 60 / 116, atol=1e-5)
