@@ -337,3 +337,60 @@ def test_demo_writes_project_analysis_and_plan(tmp_path: Path) -> None:
     assert set(json.loads((out / "plan.json").read_text())) >= TIMELINE_KEYS
     assert_png(out / "analysis.png", (1600, 600))
     assert_png(out / "plan.png", (1600, 600))
+
+
+# ------------------------------------------------------------------- render: faults
+class _FullDisk:
+    """A real mp4 container whose writes fail with ENOSPC after a few packets."""
+
+    def __init__(self, path: Path, *, faststart: bool) -> None:
+        import av
+
+        self._c = av.open(str(path), mode="w", format="mp4")
+        self._n = 0
+
+    def mux(self, packets: object) -> None:
+        import errno
+
+        import av
+
+        self._n += 1
+        if self._n > 5:
+            raise av.error.OSError(errno.ENOSPC, "No space left on device")
+        self._c.mux(packets)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._c, name)
+
+
+@pytest.mark.parametrize("cache", ["--cache", "--no-cache"])
+def test_render_on_a_full_disk(demo_dir: Path, tmp_path: Path, cache: str,
+                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from douga import render as render_module
+
+    monkeypatch.setattr(render_module, "_open_container", _FullDisk)
+    out = tmp_path / "v.mp4"
+    result = invoke("render", demo_dir / "project.yaml", "-o", out, "--preview", cache)
+    # with the cache the first write to fail is a shot's, in the cache folder
+    where = tmp_path / ".douga-cache" if cache == "--cache" else out
+    assert_one_line_error(result, mentions=f"{where}: no space left on the device")
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name != ".douga-cache"] == []
+    if cache == "--cache":
+        assert [p.name for p in where.iterdir() if "partial" in p.name] == []
+
+
+def test_render_where_writing_is_denied(demo_dir: Path, tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from douga import render as render_module
+
+    def denied(path: Path, *, faststart: bool) -> object:
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(render_module, "_open_container", denied)
+    out = tmp_path / "v.mp4"
+    result = invoke("render", demo_dir / "project.yaml", "-o", out, "--preview", "--no-cache")
+    assert_one_line_error(result, mentions=f"{out}: permission denied")
+    assert not out.exists()
