@@ -206,6 +206,15 @@ def test_easing_arrives_on_the_beat() -> None:
     assert step[2] > 2 * step[0]
 
 
+def test_a_long_gap_holds_then_moves_in_its_last_beats() -> None:
+    # 16 beats between the keyframes: a drift of a tenth, then the move in the last 4
+    beats = np.arange(0, 20.0, 0.5)
+    at = eased_t(np.array([2.0, 6.0, 6.5, 7.0, 7.5]), t0=0.0, t1=8.0, beats=beats)
+    np.testing.assert_allclose(at, [0.1 / 3, 0.1, 0.325, 0.55, 0.775])
+    times = np.linspace(0.01, 7.99, 400)
+    assert np.all(np.diff(eased_t(times, t0=0.0, t1=8.0, beats=beats)) > 0)
+
+
 # ----------------------------------------------------------------- cuts
 def _assert_no_between_across(tl: Timeline, boundary_frames: list[int]) -> None:
     for kf_a, kf_b in zip(tl.keyframes, tl.keyframes[1:], strict=False):

@@ -13,7 +13,10 @@ hold length does not divide the beat.
 
 *Easing that arrives on the beat.* The in-between parameter ``t`` (0 at keyframe
 ``a``, 1 at keyframe ``b``) advances linearly in *beat time* (fractional beat
-index, so it follows tempo changes) and, inside every beat, along the pulse
+index, so it follows tempo changes) over the last four beats before keyframe ``b``;
+a longer gap is a moving hold before that (the drawing drifts by a tenth of the
+move), so the move itself is as quick as in a short gap and lands visibly on the
+beat instead of creeping for bars. Inside every beat ``t`` follows the pulse
 
     p(v) = (1 - k) v + k v²,    k = PULSE = 0.5,  v in [0, 1] within the beat,
 
@@ -38,6 +41,8 @@ from douga.timeline.model import FrameSpec, KeyframePlacement
 CALM_BELOW = 0.35  # section intensity below this: on threes
 INTENSE_ABOVE = 0.7  # section intensity above this: on ones
 PULSE = 0.5  # share of quadratic acceleration inside each beat (0 = linear)
+MOVE_BEATS = 4.0  # a longer gap holds (drifting by DRIFT) and moves in its last 4 beats
+DRIFT = 0.1
 TIMING_NAMES = {1: "ones", 2: "twos", 3: "threes"}
 _T_EPS = 1e-9  # keeps an in-between's t strictly inside (0, 1) under rounding
 
@@ -177,6 +182,20 @@ def beat_index(times: np.ndarray, beats: np.ndarray) -> np.ndarray:
     return np.where(times > beats[-1], (n - 1) + (times - beats[-1]) / last_period, idx)
 
 
+def moving_hold(x: np.ndarray, total: float, *, move_beats: float = MOVE_BEATS,
+                drift: float = DRIFT) -> np.ndarray:
+    """Share of the motion done ``x`` beats into a gap of ``total`` beats.
+
+    Linear in beat time for gaps up to ``move_beats``. In a longer gap the drawing
+    drifts by ``drift`` of the motion until ``move_beats`` before the keyframe and
+    then makes the rest of the move in those beats, landing on the beat.
+    """
+    if total <= move_beats:
+        return np.asarray(x / total)
+    hold = total - move_beats
+    return np.where(x <= hold, drift * x / hold, drift + (1.0 - drift) * (x - hold) / move_beats)
+
+
 def eased_t(times: np.ndarray, *, t0: float, t1: float, beats: np.ndarray) -> np.ndarray:
     """In-between parameter ``t`` for times strictly between two keyframes.
 
@@ -201,7 +220,8 @@ def eased_t(times: np.ndarray, *, t0: float, t1: float, beats: np.ndarray) -> np
     inside = beats[(beats > t0) & (beats < t1)]
     knots = np.concatenate(([t0], inside, [t1]))
     pos = beat_index(knots, beats) if len(beats) >= 2 else knots
-    progress = (pos - pos[0]) / (pos[-1] - pos[0])
+    progress = moving_hold(pos - pos[0], pos[-1] - pos[0]) if len(beats) >= 2 else (
+        (pos - pos[0]) / (pos[-1] - pos[0]))
     j = np.clip(np.searchsorted(knots, times, side="right") - 1, 0, len(knots) - 2)
     v = np.clip((times - knots[j]) / (knots[j + 1] - knots[j]), 0.0, 1.0)
     t = progress[j] + (progress[j + 1] - progress[j]) * ease_pulse(v)
