@@ -23,7 +23,15 @@ import soundfile as sf
 
 from douga import render
 from douga.errors import DougaError, InputError
-from douga.render import Shot, ShotCache, image_digest, shot_key, write_shots, write_video
+from douga.render import (
+    AAC_PREFIX,
+    Shot,
+    ShotCache,
+    image_digest,
+    shot_key,
+    write_shots,
+    write_video,
+)
 from douga.timeline.model import EffectEvent, FrameSpec
 
 W, H, FPS, SR = 160, 96, 24, 44100
@@ -291,6 +299,42 @@ def test_shots_render_once_then_come_from_the_cache(tmp_path: Path) -> None:
     assert leftovers(tmp_path) == [] == leftovers(cache)
 
 
+def decode_audio(path: Path) -> tuple[np.ndarray, int | None]:
+    with av.open(str(path)) as c:
+        frames = list(c.decode(audio=0))
+        return np.concatenate([f.to_ndarray() for f in frames], axis=1), frames[0].pts
+
+
+def aac_entries(cache: Path) -> list[str]:
+    entries = ShotCache(cache).keys()
+    return [k for k in entries if k.startswith(AAC_PREFIX)]
+
+
+def test_the_song_track_is_cached_and_muxed_as_the_streamed_writer_does(
+    tmp_path: Path,
+) -> None:
+    cache = tmp_path / "cache"
+    song = tone(2.0)
+    write_shots(tmp_path / "c.mp4", make_shots(LENGTHS), fps=FPS, width=W, height=H,
+                audio=song, cache_dir=cache)
+    write_shots(tmp_path / "s.mp4", make_shots(LENGTHS), fps=FPS, width=W, height=H,
+                audio=song, cache_dir=None)
+    (cached, start), (streamed, start_s) = (decode_audio(tmp_path / n)
+                                            for n in ("c.mp4", "s.mp4"))
+    assert start == start_s and np.array_equal(cached, streamed)
+    entry = aac_entries(cache)
+    assert len(entry) == 1
+    # a rerun takes the track from the cache; another song (or length) is a new entry
+    stamp = ShotCache(cache).path(entry[0]).stat().st_mtime_ns
+    write_shots(tmp_path / "c.mp4", make_shots(LENGTHS), fps=FPS, width=W, height=H,
+                audio=song, cache_dir=cache)
+    assert ShotCache(cache).path(entry[0]).stat().st_mtime_ns == stamp
+    write_shots(tmp_path / "c.mp4", make_shots(LENGTHS[:3]), fps=FPS, width=W, height=H,
+                audio=song, cache_dir=cache)
+    assert len(aac_entries(cache)) == 2
+    assert leftovers(cache) == []
+
+
 def test_changing_one_shot_renders_only_that_shot(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     out = tmp_path / "v.mp4"
@@ -384,6 +428,11 @@ write_shots(Path(sys.argv[1]), [slow(s) for s in t.make_shots(t.LENGTHS)], fps=t
 """
 
 
+def shot_entries(cache: Path) -> list[str]:
+    entries = ShotCache(cache).keys()
+    return [k for k in entries if not k.startswith(AAC_PREFIX)]
+
+
 def test_kill_9_then_rerun_gives_identical_frames(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     out = tmp_path / "v.mp4"
@@ -395,7 +444,7 @@ def test_kill_9_then_rerun_gives_identical_frames(tmp_path: Path) -> None:
     deadline = time.monotonic() + 20
     # kill once two shots are complete and the third is on its way (index 3: 14 frames)
     while time.monotonic() < deadline and child.poll() is None:
-        if cache.is_dir() and len(ShotCache(cache).keys()) >= 3:
+        if cache.is_dir() and len(shot_entries(cache)) >= 3:
             break
         time.sleep(0.01)
     assert child.poll() is None, "the child finished before it could be killed"
@@ -403,7 +452,7 @@ def test_kill_9_then_rerun_gives_identical_frames(tmp_path: Path) -> None:
     child.send_signal(signal.SIGKILL)
     child.wait()
     assert not out.exists()
-    done = len(ShotCache(cache).keys())
+    done = len(shot_entries(cache))
     assert 3 <= done < len(LENGTHS)
 
     counter = Counter()

@@ -22,7 +22,7 @@ encode and ~15–30 ms to decode every frame again for the final pass (and ~270 
 frame on disk, 1+ GB for a 3-minute song), i.e. more than doubling the encoding cost.
 So each shot is encoded **once**, as an independent H.264 segment (a small mp4
 starting with an IDR frame, same encoder settings), and the final mp4 is made by
-remuxing the segments' packets (no re-encode) beside a freshly encoded AAC track.
+remuxing the segments' packets (no re-encode) beside the AAC track's.
 
 * Resume after ``kill -9``: a segment appears under its final name only when complete
   (temp + rename), so a rerun renders exactly the missing shots. x264 is
@@ -31,8 +31,9 @@ remuxing the segments' packets (no re-encode) beside a freshly encoded AAC track
   render has the same segments, hence bit-identical frames, as an uninterrupted one.
 * Editing a keyframe changes the keys of the shots that use it, and only they are
   rendered again.
-* The final pass is a remux (milliseconds per shot) plus AAC encoding (~0.02 s of
-  CPU per second of song).
+* The song's AAC track is a cache entry too (key ``aac-…``, from the samples and the
+  video's length), encoded in a background thread while the shots render; the final
+  pass is then a remux of packets only (milliseconds per shot).
 
 The price is an IDR frame at every shot start, where a cut or keyframe usually puts an
 I-frame anyway (+4 % file size with 1-second shots). ``benchmarks/bench_render.py``
@@ -297,6 +298,35 @@ def _downmix_to_stereo(x: np.ndarray, rate: int) -> np.ndarray:
     resampler = av.AudioResampler(format="fltp", layout="stereo", rate=rate)
     out = [f.to_ndarray() for f in resampler.resample(frame) + resampler.resample(None)]
     return np.concatenate(out, axis=1) if out else np.zeros((2, 0), np.float32)
+
+
+class _AacPackets:
+    """The packets of an audio-only mp4 (the cached AAC track), muxed as a stream of
+    another container in step with its video."""
+
+    def __init__(self, container: av.container.OutputContainer, path: Path) -> None:
+        self._source = av.open(str(path))
+        src = self._source.streams.audio[0]
+        self.stream = container.add_stream_from_template(src)
+        self._packets = (pk for pk in self._source.demux(src) if pk.size)
+        self._next: av.Packet | None = next(self._packets, None)
+
+    def __enter__(self) -> _AacPackets:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._source.close()
+
+    def until(self, seconds: float | None) -> list[av.Packet]:
+        """The packets that start before ``seconds`` (None: all that are left)."""
+        out = []
+        while self._next is not None and (
+            seconds is None or (self._next.pts or 0) * self._next.time_base < seconds
+        ):
+            self._next.stream = self.stream
+            out.append(self._next)
+            self._next = next(self._packets, None)
+        return out
 
 
 class _AacTrack:
@@ -814,7 +844,15 @@ def write_shots(
             found[key] = cache._inspect(key, shot.frame_count, s.fps)
             if found[key] is None:
                 work.append((key, shot))
-    made = _render_segments(cache, work, s, progress)
+    audio_key, audio_job = _cached_aac(cache, song, total / float(s.fps))
+    try:
+        made = _render_segments(cache, work, s, progress)
+    except BaseException:
+        if audio_job is not None:
+            audio_job.abort()  # waits: no encoder is left writing into the cache
+        raise
+    if audio_job is not None:
+        audio_job.finish()
     segments: dict[str, _Segment] = {}
     for key, shot in zip(keys, shots, strict=True):
         seg = found[key] or cache._inspect(key, shot.frame_count, s.fps)
@@ -823,10 +861,47 @@ def write_shots(
                              "is another render using this cache folder?")
         segments[key] = seg
     _report(progress, "render", 1.0)
-    _mux_segments(out, [segments[k] for k in keys], s, song, progress)
+    audio_path = cache.path(audio_key) if audio_key is not None else None
+    _mux_segments(out, [segments[k] for k in keys], s, audio_path, progress)
     cached = sum(1 for k in keys if found[k] is not None)
+    used = (*keys, audio_key) if audio_key is not None else tuple(keys)
     return RenderReport(out, s.width, s.height, float(fps), total, total / float(s.fps), made,
-                        len(shots) - cached, cached, tuple(keys), time.perf_counter() - t0)
+                        len(shots) - cached, cached, used, time.perf_counter() - t0)
+
+
+AAC_PREFIX = "aac-"  # cache keys of song tracks; the other keys are shots
+
+
+def _cached_aac(cache: ShotCache, song: _Audio | None,
+                seconds: float) -> tuple[str | None, _Worker | None]:
+    """The song's AAC track as a cache entry of its own (an audio-only mp4).
+
+    Returns its key and, when it is not in the cache yet, the worker thread that is
+    encoding it (FFmpeg releases the GIL, so it runs beside the shots' rendering).
+    """
+    if song is None:
+        return None, None
+    digest = hashlib.sha256(song.samples.tobytes()).hexdigest()
+    key = AAC_PREFIX + shot_key("douga-aac", digest, song.rate, song.samples.shape[0],
+                                seconds, AUDIO_BIT_RATE)
+    final = cache.path(key)
+    if final.is_file():
+        return key, None
+
+    def encode(items: Iterator[Any]) -> None:
+        tmp = final.with_name(f".{os.getpid()}.{key}.partial.mp4")
+        try:
+            with _clear_io_errors(cache.directory, "the shot cache"):
+                with _closing(_open_container(tmp, faststart=False)) as container:
+                    track = _AacTrack(container, song)
+                    container.mux(track.finish(seconds))
+                os.replace(tmp, final)
+        finally:
+            tmp.unlink(missing_ok=True)
+        for _ in items:  # the worker's queue: nothing is ever sent
+            pass
+
+    return key, _Worker(encode, name="douga-aac-encoder")
 
 
 @dataclass(frozen=True)
@@ -894,9 +969,9 @@ def _render_segments(cache: ShotCache, work: list[tuple[str, Shot]], s: _Setting
     return done
 
 
-def _mux_segments(out: Path, segments: list[_Segment], s: _Settings, song: _Audio | None,
+def _mux_segments(out: Path, segments: list[_Segment], s: _Settings, audio: Path | None,
                   progress: ProgressCallback | None) -> None:
-    """Join the segments' packets (no re-encode) and the AAC track into ``out``."""
+    """Join the segments' packets and the AAC track's (no re-encode) into ``out``."""
     delay = max(seg.delay for seg in segments)
     template = next(seg for seg in segments if seg.delay == delay)
     frame_tb = 1 / s.fps
@@ -908,36 +983,38 @@ def _mux_segments(out: Path, segments: list[_Segment], s: _Settings, song: _Audi
                     tstream = t.streams.video[0]
                     extradata = tstream.codec_context.extradata
                     vstream = container.add_stream_from_template(tstream)
-                track = _AacTrack(container, song) if song is not None else None
-                offset = 0  # first frame of the current segment
-                decoded = 0  # packets muxed so far: the decode-order index
-                for i, seg in enumerate(segments):
-                    with av.open(str(seg.path)) as c:
-                        stream = c.streams.video[0]
-                        if stream.codec_context.extradata != extradata:
-                            raise DougaError(f"{seg.path}: H.264 headers differ from the "
-                                             "other shots'; delete the cache folder")
-                        to_frames = _time_base(stream) * s.fps
-                        for pk in c.demux(stream):
-                            if not pk.size or pk.pts is None:
-                                continue
-                            pts = offset + round(pk.pts * to_frames)
-                            # one dts scheme for all segments: strictly increasing across
-                            # joins, and <= pts since no segment's delay exceeds ``delay``
-                            dts = decoded - delay
-                            if dts > pts:
-                                raise DougaError(f"{seg.path}: unexpected frame order")
-                            pk.stream = vstream
-                            pk.time_base = frame_tb
-                            pk.pts, pk.dts, pk.duration = pts, dts, 1
-                            container.mux(pk)
-                            decoded += 1
-                            if track is not None:
-                                container.mux(track.encode_until((dts + 1) / float(s.fps)))
-                    offset += seg.frames
-                    _report(progress, "mux", (i + 1) / len(segments) * 0.99)
-                if track is not None:
-                    container.mux(track.finish(offset / float(s.fps)))
+                track = (_AacPackets(container, audio) if audio is not None
+                         else contextlib.nullcontext(None))
+                with track as aac:
+                    offset = 0  # first frame of the current segment
+                    decoded = 0  # packets muxed so far: the decode-order index
+                    for i, seg in enumerate(segments):
+                        with av.open(str(seg.path)) as c:
+                            stream = c.streams.video[0]
+                            if stream.codec_context.extradata != extradata:
+                                raise DougaError(f"{seg.path}: H.264 headers differ from the "
+                                                 "other shots'; delete the cache folder")
+                            to_frames = _time_base(stream) * s.fps
+                            for pk in c.demux(stream):
+                                if not pk.size or pk.pts is None:
+                                    continue
+                                pts = offset + round(pk.pts * to_frames)
+                                # one dts scheme for all segments: strictly increasing across
+                                # joins, and <= pts since no segment's delay exceeds ``delay``
+                                dts = decoded - delay
+                                if dts > pts:
+                                    raise DougaError(f"{seg.path}: unexpected frame order")
+                                pk.stream = vstream
+                                pk.time_base = frame_tb
+                                pk.pts, pk.dts, pk.duration = pts, dts, 1
+                                container.mux(pk)
+                                decoded += 1
+                                if aac is not None:
+                                    container.mux(aac.until((dts + 1) / float(s.fps)))
+                        offset += seg.frames
+                        _report(progress, "mux", (i + 1) / len(segments) * 0.99)
+                    if aac is not None:
+                        container.mux(aac.until(None))
             os.replace(tmp, out)
     except BaseException:
         tmp.unlink(missing_ok=True)
