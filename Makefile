@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt
 DEMO_OUT ?= demo_out
 
-.PHONY: demo test lint typecheck pytest install install-dev test-deps fluidsynth-deps eval-set eval-beats inbetween-set eval-inbetween inbetween-real-deps eval-inbetween-real bench clean
+.PHONY: demo test lint typecheck pytest install install-dev test-deps fluidsynth-deps eval-set eval-beats inbetween-set eval-inbetween inbetween-real-deps eval-inbetween-real bench bench-render eval-sync clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -71,6 +71,16 @@ eval-inbetween-real: install-dev inbetween-real-deps
 
 bench: install-dev
 	$(PY) benchmarks/bench_analysis.py
+
+# Whole renders of a 180 s song with 24 keyframes: 720p, 1080p, preview, cached rerun.
+bench-render: install-dev
+	$(PY) benchmarks/bench_pipeline.py
+
+# Sync of rendered videos: the demo, and the demo's keyframes cut to every piece of the
+# beat evaluation set (then the same without effects and lyrics).
+eval-sync: eval-set
+	$(PY) benchmarks/bench_sync.py data/beat_eval
+	$(PY) benchmarks/bench_sync.py data/beat_eval --plain
 
 clean:
 	rm -rf $(VENV) build dist data demo_out .pytest_cache .mypy_cache .ruff_cache
