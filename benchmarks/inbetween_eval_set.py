@@ -93,9 +93,15 @@ real_synfig_kid_b   12  49      the same, frames 64–112: the other half of the
 real_synfig_eye     4   49      ``eye.sif`` frames 0–48, 480×270: a close-up eye whose
                                 lids flutter open and shut (frames ~28–44), painted
                                 skin with soft gradients and outlines
+real_synfig_eye_b   6   49      ``eye.sif`` frames 48–96 (and so on: the whole clip, in
+real_synfig_eye_c   8   49      48-frame pieces, up to frame 336): the eye opens from
+real_synfig_eye_d   12  49      shut, looks around, narrows to a slit, shuts and opens
+real_synfig_eye_e   4   49      again, its pupil shrinks, and it rolls up, bloodshot;
+real_synfig_eye_f   6   49      each piece's ``SOURCE.txt`` says what it shows
+real_synfig_eye_g   8   49
 ==================  ==  ======  ==========================================================
 
-Rendering them takes a few minutes (``eye.sif`` ~5 s a frame on 2 cores).
+Rendering them takes about 40 minutes (``eye.sif`` ~6 s a frame on 2 cores).
 
 What else was searched (Debian ``apt-cache search`` for sprite, animation,
 animated, cartoon; the package lists of PyPI for anime, cartoon, sprite):
@@ -630,6 +636,19 @@ REAL_CLIPS: tuple[RealClip, ...] = (
              "the same idle loop, its second half"),
     RealClip("real_synfig_eye", "eye.sif", 0, 48, 4,
              "a close-up eye whose lids flutter open and shut"),
+    # the rest of eye.sif, every frame of it in 48-frame pieces
+    RealClip("real_synfig_eye_b", "eye.sif", 48, 96, 6,
+             "the eye opens wide from shut"),
+    RealClip("real_synfig_eye_c", "eye.sif", 96, 144, 8,
+             "the eye looks around, narrows to a slit and opens again"),
+    RealClip("real_synfig_eye_d", "eye.sif", 144, 192, 12,
+             "the eye looks left and right, then starts to shut"),
+    RealClip("real_synfig_eye_e", "eye.sif", 192, 240, 4,
+             "the eye opens from a slit, looks around and shuts"),
+    RealClip("real_synfig_eye_f", "eye.sif", 240, 288, 6,
+             "shut, then the eye opens wide"),
+    RealClip("real_synfig_eye_g", "eye.sif", 288, 336, 8,
+             "the pupil shrinks to a dot, then the eye rolls up, bloodshot"),
 )
 
 
