@@ -60,7 +60,7 @@ inbetween-set: install-dev
 eval-inbetween: inbetween-set
 	$(PY) benchmarks/bench_inbetween.py data/inbetween_eval
 
-# Real animation: three clips from Debian's synfig-examples (GPL-2+), rendered by synfig.
+# Real animation: clips from Debian's synfig-examples (GPL-2+), rendered by synfig (~45 min).
 inbetween-real-deps:
 	@command -v synfig >/dev/null && test -d /usr/share/doc/synfig-examples/examples || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends synfig synfig-examples >/dev/null)
