@@ -418,3 +418,34 @@ def test_missing_audio_plan_or_image(tmp_path: Path) -> None:
     (tmp_path / "kf" / "2.png").unlink()
     with pytest.raises(InputError, match=r"2\.png: file not found"):
         evaluate_sync(video, music_map=KF_MAP, plan=plan)
+
+
+@pytest.mark.parametrize("slip", [0, 2])
+def test_keyframes_under_the_renderers_own_effects_and_lyrics(tmp_path: Path,
+                                                              slip: int) -> None:
+    # a zoom punch and shake on one keyframe, a flash on the other, and a lyric line
+    # fading over both, drawn by douga's FrameEffects; the plan says how (as `douga
+    # render` writes it), so the check draws the same on the keyframes
+    from douga.effects import EffectStyle, FrameEffects
+    from douga.music.lyrics import LyricLine
+    from douga.timeline.model import EffectEvent
+
+    events = [EffectEvent(24, "zoom", 0.9), EffectEvent(24, "shake", 0.8),
+              EffectEvent(48, "flash", 0.9)]
+    lyrics = [LyricLine(0.8, 2.4, "petals drifting down")]
+    fx = FrameEffects(events, fps=FPS, style=EffectStyle(), lyrics=lyrics)
+    frames = []
+    for i, spec in enumerate(frame_specs(PLANNED)):
+        pose = POSES[spec.a] + spec.t * (POSES[spec.b] - POSES[spec.a])
+        frames.append(fx.apply(letterbox(pose_image(pose), VW, VH), i))
+    frames = frames[:12] + [frames[12]] * slip + frames[12:]
+    video = write_video(tmp_path / "fx.mp4", frames[:N_FRAMES])
+    plan_path = write_plan(tmp_path, effects=[(24, "zoom"), (24, "shake"), (48, "flash")])
+    plan = json.loads(plan_path.read_text())
+    plan["effects"] = [{"frame": e.frame, "kind": e.kind, "strength": e.strength}
+                       for e in events]
+    plan["extra"] = {"effect_style": EffectStyle().model_dump(mode="json"),
+                     "lyrics": [{"start": 0.8, "end": 2.4, "text": "petals drifting down"}]}
+    plan_path.write_text(json.dumps(plan))
+    result = evaluate_sync(video, music_map=KF_MAP, plan=plan_path)
+    assert [k.shown_frame for k in result.keyframes] == [0, 24 + slip, 48 + slip]

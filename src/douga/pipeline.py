@@ -182,6 +182,10 @@ def render_project(
         music_map = analyze_music(project.audio, progress=lambda s, f: report("analysing", f))
     report("planning", 0.0)
     timeline = plan_timeline(project, music_map, effects=not project.effects.is_none)
+    # how effects and lyrics are drawn, so that `douga eval sync` can draw them too
+    timeline.extra["effect_style"] = project.effects.model_dump(mode="json")
+    timeline.extra["lyrics"] = [
+        {"start": ln.start, "end": ln.end, "text": ln.text} for ln in lyrics]
     effects = FrameEffects(timeline.effects, fps=timeline.fps, style=project.effects,
                            lyrics=lyrics)
     shots = build_shots(project, timeline, images, generator=generator, effects=effects)

@@ -23,7 +23,12 @@ the plan only says what to look for.
   the renderer fits it and compared, in gray at :data:`MATCH_WIDTH` px, with the
   frames near its planned frame. Pictures are normalised (zero mean, unit norm), so a
   flash, a blend with white, changes nothing; where the plan schedules a zoom punch
-  or a shake, the keyframe is also tried zoomed and the frame's shift undone.
+  or a shake, the keyframe is also tried zoomed and the frame's shift undone. A plan
+  written by ``douga render`` also says how its effects and lyric lines are drawn
+  (``extra["effect_style"]`` and ``extra["lyrics"]``): near them the keyframes are
+  compared with the frame after the renderer's own effects and lyrics are drawn on
+  them, as many frames late (-4..4) as best explains the video, so an overlay does
+  not pull the measurement and a renderer running late is still caught.
 
   When is a keyframe *shown*? The planner eases every in-between into its keyframe,
   so the frames just before it are already 90-99 % of the way there and an encoder
@@ -48,7 +53,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import av
 import numpy as np
@@ -57,6 +62,9 @@ from douga.errors import InputError
 from douga.images import FIT_MODES, FitMode, check_image, fit_image, load_image
 from douga.music.musicmap import MusicMap
 from douga.timeline.model import FrameSpec, KeyframePlacement, Timeline
+
+if TYPE_CHECKING:
+    from douga.effects import FrameEffects
 
 __all__ = [
     "BASELINE_SECONDS",
@@ -124,6 +132,8 @@ _LAG_TAPS = 6
 # shares are capped at this in the fit: far from the keyframe the share a warped
 # in-between shows is no longer proportional to the planned one
 _SHARE_CAP = 0.5
+# how late (frames) the plan's effects may be drawn when they are matched to the video
+EFFECT_SHIFTS = tuple(range(-4, 5))
 
 
 # ------------------------------------------------------------------------ results
@@ -502,7 +512,8 @@ def _luma_weights(frame: av.VideoFrame) -> tuple[float, float, float]:
 
 
 def _zoom_templates(fitted: np.ndarray, match: tuple[int, int],
-                    luma: tuple[float, float, float]) -> np.ndarray:
+                    luma: tuple[float, float, float],
+                    scales: Sequence[float] = ZOOM_SCALES) -> np.ndarray:
     """The fitted keyframe zoomed about the centre by each of :data:`ZOOM_SCALES`.
 
     Returns (len(ZOOM_SCALES), pixels) normalised gray pictures at the match size,
@@ -516,7 +527,7 @@ def _zoom_templates(fitted: np.ndarray, match: tuple[int, int],
     small = cv2.resize(fitted, match, interpolation=cv2.INTER_AREA).astype(np.float32)
     base = np.ascontiguousarray(small @ np.asarray(luma, dtype=np.float32))
     zoomed = []
-    for s in ZOOM_SCALES:
+    for s in scales:
         m = cv2.getRotationMatrix2D(((w - 1) / 2.0, (h - 1) / 2.0), 0.0, float(s))
         zoomed.append(
             cv2.warpAffine(base, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
@@ -609,20 +620,44 @@ class _Templates:
     """
 
     def __init__(self, images: Sequence[Path], *, size: tuple[int, int],
-                 match: tuple[int, int], fit: FitMode) -> None:
+                 match: tuple[int, int], fit: FitMode,
+                 effects: FrameEffects | None = None) -> None:
         self.images, self.size, self.match, self.fit = list(images), size, match, fit
+        self.effects = effects
         self.luma = _BT601  # set from the first decoded frame, before any template
         self.cache: dict[int, np.ndarray] = {}
+        self.fitted: dict[int, np.ndarray] = {}
+        self.drawn_cache: dict[tuple[int, int], np.ndarray] = {}
+
+    def _fitted(self, index: int) -> np.ndarray:
+        if index not in self.fitted:
+            self.fitted[index] = fit_image(load_image(self.images[index]), *self.size,
+                                           mode=self.fit)
+        return self.fitted[index]
 
     def get(self, index: int) -> np.ndarray:
         if index not in self.cache:
-            fitted = fit_image(load_image(self.images[index]), *self.size, mode=self.fit)
-            self.cache[index] = _zoom_templates(fitted, self.match, self.luma)
+            self.cache[index] = _zoom_templates(self._fitted(index), self.match, self.luma)
         return self.cache[index]
+
+    def drawn(self, index: int, frame: int) -> np.ndarray:
+        """(1, pixels): keyframe ``index`` with the plan's effects of video frame
+        ``frame`` drawn on it, as the renderer draws them (flash, zoom punch, shake)."""
+        key = (index, frame)
+        if key not in self.drawn_cache:
+            assert self.effects is not None
+            picture = self.effects.apply(self._fitted(index), frame)
+            self.drawn_cache[key] = _zoom_templates(picture, self.match, self.luma,
+                                                    scales=(1.0,))
+        return self.drawn_cache[key]
 
     def release_before(self, index: int) -> None:
         for key in [k for k in self.cache if k < index]:
             del self.cache[key]
+        for key in [k for k in self.fitted if k < index]:
+            del self.fitted[key]
+        for pair in [p for p in self.drawn_cache if p[0] < index]:
+            del self.drawn_cache[pair]
 
 
 @dataclass(frozen=True)
@@ -663,9 +698,13 @@ class _Track:
         self.mismatch = np.full(n, np.inf)
         self.match = np.full(n, -1.0)  # trimmed correlation, see _trimmed_correlation
         self.shares = np.full((n, len(self.columns)), np.nan)
+        # shift -> frame -> (mismatch, match, shares, residual) with the plan's effects
+        # drawn that many frames late
+        self._drawn: dict[int, dict[int, tuple[float, float, np.ndarray | None, float]]] = {}
 
     def measure(self, index: int, gray: np.ndarray, z: np.ndarray, templates: _Templates,
                 *, zoomed: bool, shaken: bool) -> None:
+        z0 = z
         key_rows = templates.get(self.target.index)
         rows = key_rows if zoomed else key_rows[:1]
         corr = rows @ z
@@ -676,18 +715,49 @@ class _Track:
                 if corr_moved.max() > corr.max():
                     z, corr = moved, corr_moved
         best = int(np.argmax(corr))
-        i = index - self.target.lo
-        self.mismatch[i] = max(1.0 - float(corr[best]), 0.0)
-        self.match[i] = _trimmed_correlation(z, rows[best])
         # the same zoom for every keyframe: a zoom punch scales the whole in-between
         basis = np.stack([templates.get(c)[best] for c in self.columns])
-        try:
-            coef = np.linalg.solve(basis @ basis.T, basis @ z)
-        except np.linalg.LinAlgError:  # a flat keyframe: nothing to split by
+        i = index - self.target.lo
+        self.mismatch[i], self.match[i], shares, _ = _measured(z, rows[best], basis)
+        if shares is not None:
+            self.shares[i] = shares
+        fx = templates.effects
+        if fx is not None and any(fx.touches(index - e) for e in EFFECT_SHIFTS):
+            # the plan's effects and lyrics drawn on the keyframes as the renderer draws
+            # them, as if the video ran e frames behind the plan; :meth:`settle` keeps
+            # the e that explains the frames best
+            for e in EFFECT_SHIFTS:
+                drawn = np.concatenate([templates.drawn(c, index - e) for c in self.columns])
+                self._drawn.setdefault(e, {})[i] = _measured(z0, drawn[self.key_column], drawn)
+
+    def settle(self) -> None:
+        """Use the effect-drawn measurements on the frames near the plan's effects, with
+        the effects drawn as late as they best explain those frames (a renderer running
+        late draws its effects late too: the keyframe's own delay is fitted after)."""
+        if not self._drawn:
             return
-        total = float(coef.sum())
-        if abs(total) > 1e-6:
-            self.shares[i] = coef / total
+        best = min(self._drawn, key=lambda e: (sum(d[3] for d in self._drawn[e].values()),
+                                               abs(e)))
+        for i, (mismatch, match, shares, _) in self._drawn[best].items():
+            self.mismatch[i], self.match[i] = mismatch, match
+            if shares is not None:
+                self.shares[i] = shares
+
+
+def _measured(z: np.ndarray, key: np.ndarray,
+              basis: np.ndarray) -> tuple[float, float, np.ndarray | None, float]:
+    """Mismatch and (trimmed) match with the keyframe ``key``, and the split of ``z``
+    into shares of the ``basis`` pictures with its residual norm (None and infinity
+    for a flat keyframe: nothing to split by)."""
+    mismatch = max(1.0 - float(key @ z), 0.0)
+    match = _trimmed_correlation(z, key)
+    try:
+        coef = np.linalg.solve(basis @ basis.T, basis @ z)
+    except np.linalg.LinAlgError:
+        return mismatch, match, None, math.inf
+    residual = float(np.linalg.norm(z - coef @ basis))
+    total = float(coef.sum())
+    return mismatch, match, (coef / total if abs(total) > 1e-6 else None), residual
 
 
 def _planned_shares(frames: Sequence[FrameSpec], columns: Sequence[int]) -> np.ndarray:
@@ -860,6 +930,8 @@ def _scan_video(
             log.warning("%s: video ends early at frame %d (%s)", path, index + 1, _short(e))
     if not changes:
         raise InputError(f"{path}: no video frames decode; {_EXPECTED}")
+    for track in tracks.values():
+        track.settle()
     # a window the video never reached still gets its (empty) track
     for t in pending[nxt:]:
         tracks[t.index] = _Track(t, None, n_keyframes)
@@ -884,6 +956,28 @@ def _targets(
             hi = min(hi, planned[i + 1] - 1)
         out.append(_Target(i, planned[i], lo, max(hi, lo)))
     return out
+
+
+def _plan_effects(timeline: Timeline, *, fps: float) -> FrameEffects | None:
+    """The renderer's effects and lyric text for the plan, drawn the way the plan's
+    ``extra["effect_style"]`` and ``extra["lyrics"]`` (written by ``douga render``)
+    say; None when the plan has no style (then zooms and shakes are searched for
+    instead) or its frame rate is not the video's."""
+    from douga.effects import EffectStyle, FrameEffects
+    from douga.music.lyrics import LyricLine
+
+    style = timeline.extra.get("effect_style")
+    if not isinstance(style, dict) or abs(timeline.fps - fps) > 1e-3:
+        return None
+    try:
+        lyrics = [LyricLine(float(ln["start"]), None if ln["end"] is None else float(ln["end"]),
+                            str(ln["text"])) for ln in timeline.extra.get("lyrics", [])]
+        return FrameEffects(timeline.effects, fps=fps, style=EffectStyle.model_validate(style),
+                            lyrics=lyrics)
+    except (ValueError, TypeError, KeyError, InputError) as e:
+        log.warning("the plan's effect style cannot be drawn (%s); searching for zooms and "
+                    "shakes instead", e)
+        return None
 
 
 def _moved_frames(timeline: Timeline, *, fps: float) -> tuple[frozenset[int], frozenset[int]]:
@@ -1034,6 +1128,7 @@ def evaluate_sync(
     images: list[Path] = []
     zoomed: frozenset[int] = frozenset()
     shaken: frozenset[int] = frozenset()
+    effects: FrameEffects | None = None
     if plan_path is not None:
         timeline = Timeline.load(plan_path)
         if abs(timeline.fps - fps) > 1e-3:
@@ -1047,7 +1142,9 @@ def evaluate_sync(
             check_image(image)  # a missing picture fails now, not minutes into decoding
         targets = _targets(placements, fps=fps, search_seconds=search_seconds)
         zoomed, shaken = _moved_frames(timeline, fps=fps)
-    templates = _Templates(images, size=(width, height), match=match, fit=fit)
+        effects = _plan_effects(timeline, fps=fps)
+    templates = _Templates(images, size=(width, height), match=match, fit=fit,
+                           effects=effects)
 
     source: str | None
     mm: MusicMap
