@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from douga.cli import app
 from douga.demo import demo_song_structure, make_demo_song, write_demo_project
 from douga.errors import InputError
+from tests.faults import denied, full_disk
 
 SECONDS = 8.0
 MUSICMAP_KEYS = {"duration", "tempo", "tempo_curve", "beats", "downbeats", "onsets", "meter",
@@ -340,35 +341,12 @@ def test_demo_writes_project_analysis_and_plan(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------- render: faults
-class _FullDisk:
-    """A real mp4 container whose writes fail with ENOSPC after a few packets."""
-
-    def __init__(self, path: Path, *, faststart: bool) -> None:
-        import av
-
-        self._c = av.open(str(path), mode="w", format="mp4")
-        self._n = 0
-
-    def mux(self, packets: object) -> None:
-        import errno
-
-        import av
-
-        self._n += 1
-        if self._n > 5:
-            raise av.error.OSError(errno.ENOSPC, "No space left on device")
-        self._c.mux(packets)
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._c, name)
-
-
 @pytest.mark.parametrize("cache", ["--cache", "--no-cache"])
 def test_render_on_a_full_disk(demo_dir: Path, tmp_path: Path, cache: str,
                                monkeypatch: pytest.MonkeyPatch) -> None:
     from douga import render as render_module
 
-    monkeypatch.setattr(render_module, "_open_container", _FullDisk)
+    monkeypatch.setattr(render_module, "_open_container", full_disk(after=5))
     out = tmp_path / "v.mp4"
     result = invoke("render", demo_dir / "project.yaml", "-o", out, "--preview", cache)
     # with the cache the first write to fail is a shot's, in the cache folder
@@ -382,12 +360,7 @@ def test_render_on_a_full_disk(demo_dir: Path, tmp_path: Path, cache: str,
 
 def test_render_where_writing_is_denied(demo_dir: Path, tmp_path: Path,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    import errno
-
     from douga import render as render_module
-
-    def denied(path: Path, *, faststart: bool) -> object:
-        raise PermissionError(errno.EACCES, "Permission denied", str(path))
 
     monkeypatch.setattr(render_module, "_open_container", denied)
     out = tmp_path / "v.mp4"

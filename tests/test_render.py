@@ -33,6 +33,7 @@ from douga.render import (
     write_video,
 )
 from douga.timeline.model import EffectEvent, FrameSpec
+from tests.faults import denied, full_disk
 
 W, H, FPS, SR = 160, 96, 24, 44100
 REPO = Path(__file__).resolve().parents[1]
@@ -203,33 +204,12 @@ def test_permission_denied_and_disk_full_become_input_errors(
     # we run as root, where chmod does not deny; make the writer's open fail instead
     out = tmp_path / "v.mp4"
 
-    def denied(path: Path, *, faststart: bool) -> Any:
-        raise PermissionError(errno.EACCES, "Permission denied", str(path))
-
     monkeypatch.setattr(render, "_open_container", denied)
     with pytest.raises(InputError, match=rf"{out}: permission denied"):
         write_video(out, moving_frames(10), fps=FPS, audio=tone(1.0))
     assert not out.exists() and leftovers(tmp_path) == []
 
-    real_open = render.av.open
-
-    class FullDisk:
-        """A real container whose writes fail with ENOSPC after a few packets."""
-
-        def __init__(self, path: Path, *, faststart: bool) -> None:
-            self._c = real_open(str(path), mode="w", format="mp4")
-            self._n = 0
-
-        def mux(self, packets: Any) -> None:
-            self._n += 1
-            if self._n > 8:
-                raise av.error.OSError(errno.ENOSPC, "No space left on device")
-            self._c.mux(packets)
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(self._c, name)
-
-    monkeypatch.setattr(render, "_open_container", FullDisk)
+    monkeypatch.setattr(render, "_open_container", full_disk(after=8))
     with pytest.raises(InputError, match=rf"{out}: no space left on the device"):
         write_video(out, moving_frames(40), fps=FPS, audio=tone(2.0))
     assert not out.exists() and leftovers(tmp_path) == []

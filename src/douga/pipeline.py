@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -184,8 +184,7 @@ def render_project(
     timeline = plan_timeline(project, music_map, effects=not project.effects.is_none)
     # how effects and lyrics are drawn, so that `douga eval sync` can draw them too
     timeline.extra["effect_style"] = project.effects.model_dump(mode="json")
-    timeline.extra["lyrics"] = [
-        {"start": ln.start, "end": ln.end, "text": ln.text} for ln in lyrics]
+    timeline.extra["lyrics"] = [asdict(line) for line in lyrics]
     effects = FrameEffects(timeline.effects, fps=timeline.fps, style=project.effects,
                            lyrics=lyrics)
     shots = build_shots(project, timeline, images, generator=generator, effects=effects)

@@ -643,9 +643,11 @@ class _Templates:
     def drawn(self, index: int, frame: int) -> np.ndarray:
         """(1, pixels): keyframe ``index`` with the plan's effects of video frame
         ``frame`` drawn on it, as the renderer draws them (flash, zoom punch, shake)."""
+        assert self.effects is not None
+        if not self.effects.touches(frame):  # nothing drawn: the plain template
+            return self.get(index)[:1]
         key = (index, frame)
         if key not in self.drawn_cache:
-            assert self.effects is not None
             picture = self.effects.apply(self._fitted(index), frame)
             self.drawn_cache[key] = _zoom_templates(picture, self.match, self.luma,
                                                     scales=(1.0,))
@@ -970,8 +972,7 @@ def _plan_effects(timeline: Timeline, *, fps: float) -> FrameEffects | None:
     if not isinstance(style, dict) or abs(timeline.fps - fps) > 1e-3:
         return None
     try:
-        lyrics = [LyricLine(float(ln["start"]), None if ln["end"] is None else float(ln["end"]),
-                            str(ln["text"])) for ln in timeline.extra.get("lyrics", [])]
+        lyrics = [LyricLine(**ln) for ln in timeline.extra.get("lyrics", [])]
         return FrameEffects(timeline.effects, fps=fps, style=EffectStyle.model_validate(style),
                             lyrics=lyrics)
     except (ValueError, TypeError, KeyError, InputError) as e:
