@@ -14,8 +14,12 @@ $(VENV)/.installed: pyproject.toml constraints.txt | $(VENV)/bin/python
 	$(PIP) -e .
 	touch $@
 
+# The tests cover the learned generator too: torch (CPU build, pinned in constraints.txt),
+# transformers, accelerate; PySceneDetect without its GUI OpenCV dependency.
 $(VENV)/.installed-dev: pyproject.toml constraints.txt | $(VENV)/bin/python
-	$(PIP) -e '.[dev]'
+	$(PIP) -e '.[dev,learned]'
+	$(PIP) --no-deps 'scenedetect==0.7.2'
+	$(PIP) platformdirs tqdm
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed

@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
+import tempfile
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -21,6 +24,7 @@ from douga.generators.base import (
     get_generator,
 )
 from douga.generators.flow import FlowGenerator, PairReport
+from tests.tiny_models import tiny_checkpoint
 
 W, H = 240, 160
 SKY = (168, 212, 240)
@@ -78,11 +82,19 @@ def moving_pair() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _generator(name: str) -> Generator:
-    """A registered generator, or a skip when its optional packages are missing."""
+    """A registered generator (``learned`` with a tiny random checkpoint), or a skip when its
+    optional packages are missing."""
     try:
+        if name == "learned":
+            return get_generator(name, checkpoint=_tiny_checkpoint())
         return get_generator(name)
     except MissingDependency as e:
         pytest.skip(str(e))
+
+
+@functools.cache
+def _tiny_checkpoint() -> Path:
+    return tiny_checkpoint(Path(tempfile.mkdtemp(prefix="douga-tiny-")) / "model")
 
 
 @pytest.mark.parametrize("name", available_generators())

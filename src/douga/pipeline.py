@@ -40,8 +40,14 @@ class RenderSettings:
     """How to render, beyond what the project file says (CLI flags beat the project)."""
 
     generator: str | None = None  # None: the project's generator
+    checkpoint: Path | None = None  # None: the project's checkpoint (for `learned`)
     preview: bool = False  # fast low-resolution draft
     cache: bool = True  # keep finished shots in a cache beside the output
+
+
+def make_generator(name: str, checkpoint: Path | None) -> Generator:
+    """The named generator, given the model checkpoint when there is one."""
+    return get_generator(name) if checkpoint is None else get_generator(name, checkpoint=checkpoint)
 
 
 def render_size(project: Project, *, preview: bool) -> tuple[int, int]:
@@ -174,7 +180,8 @@ def render_project(
         if progress is not None:
             progress(stage, fraction)
 
-    generator = get_generator(settings.generator or project.generator)
+    generator = make_generator(settings.generator or project.generator,
+                               settings.checkpoint or project.checkpoint)
     size = render_size(project, preview=settings.preview)
     images = _load_keyframes(project, size)
     lyrics = load_lyrics(project.lyrics) if project.lyrics is not None else []

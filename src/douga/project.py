@@ -276,6 +276,8 @@ class Project(_Model):
     output: OutputSpec = Field(default_factory=OutputSpec)
     generator: str = Field(default="flow", min_length=1)
     """Name of the in-betweening generator (``douga inbetween --help`` lists them)."""
+    checkpoint: PathField | None = None
+    """Model folder for generators that need one (``learned``: ``douga train ...``'s OUT/model)."""
     fit: FitMode = "contain"
     """How a keyframe of another size or aspect ratio is fitted to the frame."""
     effects: EffectStyle = Field(default_factory=EffectStyle)
@@ -316,7 +318,7 @@ class Project(_Model):
         effects = data.get("effects")
         if isinstance(effects, dict) and "font" in effects:
             data["effects"] = {**effects, "font": _absolute(effects["font"], base)}
-        for key in ("audio", "lyrics"):
+        for key in ("audio", "lyrics", "checkpoint"):
             if key in data:
                 data[key] = _absolute(data[key], base)
         kfs = data.get("keyframes")
@@ -363,6 +365,7 @@ _FIELD_HELP = {
     "output": "a mapping such as {width: 1280, height: 720, fps: 24}",
     "crf": "a whole number from 0 (lossless) to 51; 18 looks transparent",
     "generator": "the name of an in-betweening generator such as flow, crossfade or hold",
+    "checkpoint": "a model folder (for the learned generator), relative to the project file",
     "fit": "contain, cover or stretch",
     "effects": "none, or a mapping such as {flash: 1.0, zoom: 0.5, shake: 0, lyric_text: true}",
     "seed": "a whole number ≥ 0",
@@ -534,7 +537,7 @@ _Loader.add_constructor(
 )
 
 
-def _read_yaml(path: Path) -> object:
+def read_yaml(path: Path) -> object:
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -588,7 +591,7 @@ def load_project(path: str | Path) -> Project:
         p = p / PROJECT_FILENAME
     if not p.is_file():
         raise InputError(f"{p}: file not found; expected a douga project file ({PROJECT_FILENAME})")
-    data = _read_yaml(p)
+    data = read_yaml(p)
     keys = ", ".join(_keys_of(Project))
     if data is None:
         raise InputError(f"{p}: file is empty; expected a mapping with keys such as {keys}")
@@ -660,6 +663,8 @@ def project_to_dict(project: Project, *, relative_to: Path) -> dict[str, Any]:
         data["output"]["crf"] = out.crf
     if project.generator != "flow":
         data["generator"] = project.generator
+    if project.checkpoint is not None:
+        data["checkpoint"] = _relative(project.checkpoint, start)
     if project.fit != "contain":
         data["fit"] = project.fit
     if project.effects.is_none:

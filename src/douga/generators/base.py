@@ -10,9 +10,11 @@ registry imports a generator's module only when that generator is asked for, so
 from __future__ import annotations
 
 import importlib
+import inspect
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -23,6 +25,7 @@ __all__ = [
     "PairContext",
     "available_generators",
     "check_pair",
+    "generator_takes",
     "get_generator",
     "register_generator",
 ]
@@ -117,13 +120,17 @@ def available_generators() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def get_generator(name: str) -> Generator:
+def get_generator(name: str, **options: Any) -> Generator:
     """A new generator object by registered name.
+
+    ``options`` go to the generator's constructor (for example ``checkpoint=`` for
+    ``learned``); a generator that takes no such option is an InputError.
 
     Raises
     ------
     InputError
-        For an unknown name; the message lists the available generators.
+        For an unknown name (the message lists the available generators) or an
+        option the generator does not take.
     MissingDependency
         When the generator needs an optional package that is not installed.
     """
@@ -133,9 +140,49 @@ def get_generator(name: str) -> Generator:
             f"generator {name!r}: unknown; available generators: "
             + ", ".join(available_generators())
         )
-    return load()()
+    cls = load()
+    params = _options(cls)
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    unknown = [k for k in options if k not in params and not takes_any]
+    if unknown:
+        takes = list(params)
+        raise InputError(
+            f"generator {name!r} takes no option {unknown[0]!r}"
+            + (f"; it takes: {', '.join(takes)}" if takes else "")
+        )
+    return cls(**options)
+
+
+def _options(cls: type[Generator]) -> Mapping[str, inspect.Parameter]:
+    """The keyword options of a generator class (its own call signature, so a class
+    without ``__init__`` takes none rather than ``object``'s ``*args, **kwargs``)."""
+    return inspect.signature(cls).parameters
+
+
+def generator_takes(name: str, option: str) -> bool:
+    """Whether a registered generator's constructor takes the keyword ``option``.
+
+    For example ``generator_takes("learned", "checkpoint")``: lets a caller pass an
+    option only to the generators that take it. Imports the generator's module.
+
+    Raises
+    ------
+    InputError
+        For an unknown name, as :func:`get_generator`.
+    """
+    load = _REGISTRY.get(name)
+    if load is None:
+        raise InputError(
+            f"generator {name!r}: unknown; available generators: "
+            + ", ".join(available_generators())
+        )
+    params = _options(load())
+    return option in params or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()
+    )
 
 
 register_generator("flow", "douga.generators.flow", "FlowGenerator")
 register_generator("crossfade", "douga.generators.simple", "CrossfadeGenerator")
 register_generator("hold", "douga.generators.simple", "HoldGenerator")
+register_generator("learned", "douga.generators.learned", "LearnedGenerator")

@@ -44,6 +44,7 @@ from douga.generators.base import (
     Generator,
     PairContext,
     available_generators,
+    generator_takes,
     get_generator,
 )
 from douga.images import check_image, load_image
@@ -453,7 +454,9 @@ class InbetweenReport:
 def _generator_names(generators: Sequence[str] | None) -> tuple[list[str], bool]:
     """The names to run, baseline first, and whether they were chosen by the caller."""
     chosen = generators is not None
-    names = list(generators) if generators is not None else available_generators()
+    # by default every generator that works without a model checkpoint
+    names = list(generators) if generators is not None else [
+        n for n in available_generators() if not generator_takes(n, "checkpoint")]
     out = [BASELINE]
     for n in names:
         if n not in out:

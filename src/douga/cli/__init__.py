@@ -1,4 +1,4 @@
-"""The ``douga`` command line: analyze, plan, new, render, inbetween, eval, demo.
+"""The ``douga`` command line: analyze, plan, new, render, inbetween, eval, demo, dataset, train.
 
 Only this module prints, draws progress and chooses exit codes. Every DougaError
 becomes one line ``error: <message>`` on stderr and exit code 2; anything else is
@@ -9,22 +9,31 @@ matplotlib) are imported inside the commands so that ``douga --help`` is instant
 
 from __future__ import annotations
 
-import functools
 import json
-import logging
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from douga import __version__
-from douga.errors import DougaError, InputError
+from douga.cli.common import (
+    _STATE,
+    ProgressFn,
+    _console,
+    _examples,
+    _guarded,
+    _progress,
+    _save,
+    _setup_logging,
+    _writable,
+)
+from douga.cli.dataset import dataset_app
+from douga.cli.train import train_app
+from douga.cli.video import eval_video
+from douga.errors import InputError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -33,122 +42,6 @@ if TYPE_CHECKING:
     from douga.timeline.model import Timeline
 
 __all__ = ["app", "main"]
-
-ProgressFn = Callable[[str, float], None]
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-class _State:
-    debug = False
-
-
-_STATE = _State()
-
-
-def _console(*, stderr: bool = False) -> Console:
-    """A console on the current stdout/stderr; 120 columns when piped (logs stay readable)."""
-    c = Console(stderr=stderr, highlight=False)
-    return c if c.is_terminal else Console(stderr=stderr, highlight=False, width=120)
-
-
-def _one_line(message: str) -> str:
-    return "; ".join(line.strip() for line in str(message).splitlines() if line.strip())
-
-
-def _fail(message: str, code: int) -> typer.Exit:
-    sys.stderr.write(f"error: {_one_line(message)}\n")
-    sys.stderr.flush()
-    return typer.Exit(code)
-
-
-def _guarded(fn: F) -> F:
-    """Turn douga's errors into one line and exit code 2, bugs into exit code 1."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except (typer.Exit, typer.Abort):
-            raise
-        except DougaError as e:
-            if _STATE.debug:
-                raise
-            raise _fail(str(e) or type(e).__name__, 2) from None
-        except KeyboardInterrupt:
-            raise _fail("interrupted", 130) from None
-        except Exception as e:
-            if _STATE.debug:
-                raise
-            raise _fail(
-                f"unexpected {type(e).__name__}: {e} (a bug in douga; run `douga --debug ...` "
-                "for the traceback)", 1,
-            ) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-class _StderrLog(logging.Handler):
-    """Library warnings as ``warning: ...`` lines on the current stderr."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        sys.stderr.write(f"{record.levelname.lower()}: {_one_line(record.getMessage())}\n")
-
-
-def _setup_logging(debug: bool) -> None:
-    log = logging.getLogger("douga")
-    if not any(isinstance(h, _StderrLog) for h in log.handlers):
-        log.addHandler(_StderrLog())
-        log.propagate = False
-    log.setLevel(logging.DEBUG if debug else logging.WARNING)
-
-
-@contextmanager
-def _progress(label: str, *, eta: bool = False) -> Iterator[ProgressFn]:
-    """A transient progress bar on stderr when it is a terminal; silent otherwise."""
-    err = Console(stderr=True)
-    if not err.is_terminal:
-        yield lambda stage, fraction: None
-        return
-    from rich.progress import (
-        BarColumn,
-        Progress,
-        ProgressColumn,
-        SpinnerColumn,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    columns: tuple[ProgressColumn, ...] = (
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
-    if eta:
-        columns += (TextColumn("ETA"), TimeRemainingColumn())
-    with Progress(*columns, console=err, transient=True) as bar:
-        task = bar.add_task(label, total=1.0)
-
-        def update(stage: str, fraction: float) -> None:
-            bar.update(task, completed=max(0.0, min(1.0, fraction)),
-                       description=f"{label}: {stage}")
-
-        yield update
-
-
-def _writable(path: Path) -> Path:
-    """Create the folder of an output file; a clear error when that is impossible."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise InputError(f"{path}: cannot create its folder ({e.strerror or e})") from None
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder; expected a file name to write")
-    return path
-
-
-def _save(save: Callable[[Path], object], path: Path) -> None:
-    try:
-        save(_writable(path))
-    except OSError as e:
-        raise InputError(f"{path}: cannot write ({e.strerror or e})") from None
 
 
 def _version(value: bool) -> None:
@@ -167,10 +60,12 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 eval_app = typer.Typer(
-    help="Score douga against ground truth (beat tracking now; in-betweens and sync later).",
+    help="Score douga against ground truth: beats, in-betweens, keyframe sync, video.",
     no_args_is_help=True,
 )
 app.add_typer(eval_app, name="eval")
+app.add_typer(dataset_app, name="dataset")
+app.add_typer(train_app, name="train")
 
 
 @app.callback(epilog="Run [bold]douga COMMAND --help[/] for examples of each command.")
@@ -183,11 +78,6 @@ def _root(
     """douga: when every keyframe lands on the music, before anything is rendered."""
     _STATE.debug = debug
     _setup_logging(debug)
-
-
-def _examples(*lines: str) -> str:
-    """An epilog of examples, one per line, for ``--help``."""
-    return "[bold]Examples[/]\n\n" + "\n\n".join(f"  [cyan]{escape(x)}[/]" for x in lines)
 
 
 # ----------------------------------------------------------------- printing
@@ -491,6 +381,7 @@ def eval_beats(
     "douga render project.yaml",
     "douga render project.yaml -o mad.mp4 --generator crossfade",
     "douga render project.yaml --preview          # fast low-resolution draft",
+    "douga render project.yaml --generator learned --checkpoint runs/digits-tf/model",
 ))
 @_guarded
 def render(
@@ -500,6 +391,9 @@ def render(
         "preview.mp4 with --preview).")] = None,
     generator: Annotated[str | None, typer.Option(
         "--generator", help="In-betweening generator (default: the project's, else flow).")
+    ] = None,
+    checkpoint: Annotated[Path | None, typer.Option(
+        "--checkpoint", help="Model folder for the learned generator (default: the project's).")
     ] = None,
     preview: Annotated[bool, typer.Option(
         "--preview", help="A fast draft at 360 lines with a quick encoder.")] = False,
@@ -519,7 +413,8 @@ def render(
     _check_project_files(proj)
     target = out if out is not None else proj.base_dir / ("preview.mp4" if preview else "video.mp4")
     _writable(target)
-    settings = RenderSettings(generator=generator, preview=preview, cache=cache)
+    settings = RenderSettings(generator=generator, checkpoint=checkpoint, preview=preview,
+                              cache=cache)
     with _progress("rendering", eta=True) as progress:
         report, timeline = render_project(proj, target, settings=settings, progress=progress)
     plan_path = target.with_suffix(".plan.json")
@@ -536,6 +431,8 @@ def render(
 @app.command(epilog=_examples(
     "douga inbetween kf/01.png kf/02.png --frames 8 --out between/",
     "douga inbetween a.png b.png --frames 12 --out out/ --generator crossfade",
+    "douga inbetween a.png b.png --frames 16 --out out/ --generator learned "
+    "--checkpoint runs/digits-tf/model --text 'the ball hops over to the right'",
 ))
 @_guarded
 def inbetween(
@@ -546,24 +443,32 @@ def inbetween(
     out: Annotated[Path, typer.Option("--out", help="Folder for 0001.png … {N-1}.png.")],
     generator: Annotated[str, typer.Option("--generator", help="In-betweening generator.")
     ] = "flow",
+    checkpoint: Annotated[Path | None, typer.Option(
+        "--checkpoint", help="Model folder for the learned generator.")] = None,
+    text: Annotated[str, typer.Option(
+        "--text", help="What happens between the keyframes (for generators that read text).")
+    ] = "",
+    seed: Annotated[int, typer.Option("--seed", help="Seed for generators that sample.")] = 0,
     fit: Annotated[str, typer.Option(
         "--fit", help="How B is fitted to A's size when they differ: contain, cover, stretch.")
     ] = "contain",
 ) -> None:
     """Draw the N−1 in-betweens of two keyframes that are N frames apart."""
-    from douga.generators import get_generator
+    from douga.generators import PairContext
     from douga.images import FIT_MODES, fit_image, load_image, save_frames
+    from douga.pipeline import make_generator
 
     if fit not in FIT_MODES:
         raise InputError(f"--fit {fit}: expected one of {', '.join(FIT_MODES)}")
-    gen = get_generator(generator)
+    gen = make_generator(generator, checkpoint)
     a = load_image(first)
     b = fit_image(load_image(second), a.shape[1], a.shape[0], mode=fit)  # type: ignore[arg-type]
 
     ts = [k / frames for k in range(1, frames)]
     with _progress("in-betweening") as progress:
         def numbered() -> Iterator[np.ndarray]:
-            for k, frame in enumerate(gen.inbetween(a, b, ts), start=1):
+            context = PairContext(text_a=text, text_b=text, seed=seed)
+            for k, frame in enumerate(gen.inbetween(a, b, ts, context=context), start=1):
                 progress(generator, k / len(ts))
                 yield frame
 
@@ -625,6 +530,14 @@ def eval_sync(
     _console().print(escape(format_report(result)))
     if json_out is not None:
         _save(lambda p: p.write_text(json.dumps(result.to_dict(), indent=1)), json_out)
+
+
+eval_app.command("video", epilog=_examples(
+    "douga eval video data/clips",
+    "douga eval video data/clips --generators flow,learned --checkpoint runs/learned --runs 5",
+    "douga eval video data/clips --max-clips 50 --inception pt_inception-2015-12-05-6726825d.pth "
+    "--i3d rgb_imagenet.pt --json video_scores.json",
+))(eval_video)
 
 
 @app.command(epilog=_examples("douga demo", "douga demo --out /tmp/douga_demo --seed 3"))

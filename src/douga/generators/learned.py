@@ -1,0 +1,147 @@
+"""The ``learned`` generator: GANime's VQ-GAN + frame transformer, conditioned on text.
+
+Given keyframes A and B, it resizes them to the model's frame size, encodes them to
+VQ-GAN tokens, and lets the transformer write the frames between them one at a time
+(each from the caption, the frames left until B, B's tokens and the previous frames),
+sampling tokens with a KV cache (temperature, top-k, the pair's seed). The frames are
+decoded and resized back to the keyframes' size.
+
+The in-betweens are generated at whole-frame steps: for positions ``ts`` it makes
+N-1 frames with N = round(1 / min(ts)) (the pair's frame count when the ts are k/N)
+and returns, for each t, the frame nearest t·N. The caption is the pair's texts
+(A's, then B's), else the project's style.
+
+Needs the ``learned`` extra (torch, transformers) and a checkpoint folder made by
+``douga train transformer`` (``OUT/model``: ``vqgan/`` + ``transformer/``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from douga.errors import InputError, MissingDependency
+from douga.generators.base import Generator, PairContext, check_pair
+
+MAX_CACHED_PAIRS = 8
+
+
+class LearnedGenerator(Generator):
+    """In-betweens from a trained VQ-GAN + frame transformer checkpoint.
+
+    Parameters
+    ----------
+    checkpoint
+        The model folder (``vqgan/`` and ``transformer/`` inside).
+    temperature
+        Sampling temperature; 0 takes the most likely token (deterministic).
+    top_k
+        Sample only among the k most likely tokens (None: all).
+    device
+        ``"cpu"``, ``"cuda"``...; default: CUDA when available.
+    """
+
+    name = "learned"
+
+    def __init__(self, checkpoint: str | Path | None = None, *, temperature: float = 1.0,
+                 top_k: int | None = 100, device: str | None = None) -> None:
+        if checkpoint is None:
+            raise InputError(
+                "generator 'learned': needs a model folder: --checkpoint DIR (or `checkpoint:` "
+                "in the project file), made by `douga train transformer` (its OUT/model)"
+            )
+        try:
+            import torch
+        except ImportError:
+            raise MissingDependency(
+                "generator 'learned' needs torch: pip install 'douga[learned]'"
+            ) from None
+        from douga.models.frame_transformer import FrameTransformer, FrameTransformerConfig
+        from douga.models.io import load_weights, read_config
+        from douga.training.train_transformer import load_vqgan
+
+        folder = Path(checkpoint)
+        if not folder.is_dir():
+            raise InputError(f"{folder}: not a folder; expected a learned model (vqgan/ + "
+                             "transformer/) from `douga train transformer`")
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.vqgan = load_vqgan(folder / "vqgan").to(self.device)
+        cfg = FrameTransformerConfig.from_dict(read_config(folder / "transformer",
+                                                           kind="frame-transformer"))
+        self.model = load_weights(FrameTransformer(cfg), folder / "transformer")
+        self.model.to(self.device).eval().requires_grad_(False)
+        if cfg.token_shape != self.vqgan.config.token_shape:
+            raise InputError(f"{folder}: the transformer and the VQ-GAN disagree on the token grid")
+        self.text_encoder = None
+        if cfg.use_text:
+            from douga.models.text_encoder import TextEncoder
+
+            self.text_encoder = TextEncoder(cfg.text_encoder)
+        self.temperature, self.top_k = float(temperature), top_k
+        digest = hashlib.sha1()
+        for part in ("vqgan", "transformer"):
+            digest.update((folder / part / "model.safetensors").read_bytes()[:1 << 20])
+        self.version = f"1-{digest.hexdigest()[:12]}-t{self.temperature:g}-k{top_k}"
+        self._cache: dict[tuple[str, ...], np.ndarray] = {}
+
+    # ------------------------------------------------------------------ helpers
+    def _caption(self, context: PairContext) -> str:
+        parts = [t.strip() for t in (context.text_a, context.text_b) if t.strip()]
+        return " ".join(dict.fromkeys(parts)) or context.style.strip()
+
+    def _to_model(self, img: np.ndarray) -> np.ndarray:
+        h, w = self.vqgan.config.resolution
+        if img.shape[:2] == (h, w):
+            return img
+        return cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)
+
+    def frames_between(self, a: np.ndarray, b: np.ndarray, n: int,
+                       context: PairContext) -> np.ndarray:
+        """The n-1 frames between A and B when they are n frames apart: (n-1, H, W, 3) uint8."""
+        import torch
+
+        from douga.training.loop import to_tensor, to_uint8
+        from douga.training.train_transformer import generate_tokens
+
+        caption = self._caption(context)
+        key = (hashlib.sha1(a.tobytes()).hexdigest(), hashlib.sha1(b.tobytes()).hexdigest(),
+               str(a.shape), str(n), caption, str(context.seed))
+        if key in self._cache:
+            return self._cache[key]
+        ends = to_tensor(np.stack([self._to_model(a), self._to_model(b)])).to(self.device)
+        tokens = self.vqgan.tokenize(ends).flatten(1)  # (2, L)
+        cfg = self.model.config
+        if self.text_encoder is not None:
+            text = self.text_encoder([caption]).to(self.device)
+        else:
+            text = torch.zeros(1, cfg.text_dim, device=self.device)
+        gen = torch.Generator(device=self.device).manual_seed(int(context.seed))
+        made = generate_tokens(self.model, tokens[0], tokens[1], n - 1, text,
+                               temperature=self.temperature, top_k=self.top_k, generator=gen)
+        h, w = self.vqgan.config.token_shape
+        with torch.no_grad():
+            images = to_uint8(self.vqgan.decode_tokens(made.to(self.device).view(-1, h, w)))
+        if images.shape[1:3] != a.shape[:2]:
+            images = np.stack([cv2.resize(f, (a.shape[1], a.shape[0]),
+                                          interpolation=cv2.INTER_CUBIC) for f in images])
+        if len(self._cache) >= MAX_CACHED_PAIRS:
+            self._cache.pop(next(iter(self._cache)))
+        self._cache[key] = images
+        return images
+
+    # ------------------------------------------------------------------ the interface
+    def inbetween(self, a: np.ndarray, b: np.ndarray, ts: Sequence[float], *,
+                  context: PairContext | None = None) -> Iterator[np.ndarray]:
+        check_pair(a, b, ts)
+        if not ts:
+            return
+        context = context or PairContext()
+        n = int(np.clip(round(1.0 / min(float(t) for t in ts)), 2, self.model.config.max_frames))
+        frames = self.frames_between(a, b, n, context)
+        for t in ts:
+            k = int(np.clip(round(float(t) * n), 1, n - 1))
+            yield frames[k - 1]

@@ -1,0 +1,90 @@
+"""Strict loading of a published torch state dict (a ``.pth``/``.pt`` file) by path.
+
+Third-party weights (the FID Inception, I3D) come as a bare state dict saved with
+``torch.save(model.state_dict())``. They are loaded strictly: every parameter and
+buffer of the model must be in the file with its shape, and nothing else may be.
+The one allowance is BatchNorm's ``num_batches_tracked`` counter, which files saved
+by PyTorch before 0.4.1 lack; it only matters for training and is kept at the
+model's own value.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TypeVar
+
+import torch
+from torch import nn
+
+from douga.errors import InputError
+
+__all__ = ["load_state_dict_file"]
+
+_OPTIONAL_SUFFIX = "num_batches_tracked"
+
+M = TypeVar("M", bound=nn.Module)
+
+
+def _listing(keys: list[str], limit: int = 3) -> str:
+    more = f" and {len(keys) - limit} more" if len(keys) > limit else ""
+    return ", ".join(keys[:limit]) + more
+
+
+def load_state_dict_file(model: M, path: str | Path, *, what: str) -> M:
+    """Load the state dict saved at ``path`` into ``model``, strictly, and return it in eval mode.
+
+    Parameters
+    ----------
+    model
+        A freshly constructed model of the architecture the file was saved from.
+    path
+        A file written by ``torch.save(state_dict)``; read with ``weights_only=True``
+        (no code in the file is run) onto the CPU.
+    what
+        What the file should hold, for error messages (e.g. ``"FID InceptionV3
+        weights (pt_inception-2015-12-05-6726825d.pth)"``).
+
+    Returns
+    -------
+    torch.nn.Module
+        ``model`` with the weights, in eval mode, gradients off.
+
+    Raises
+    ------
+    InputError
+        Naming the file: it is missing or unreadable, is not a state dict, lacks
+        keys, has unexpected keys, or holds tensors of the wrong shape.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{p}: file not found; expected {what}")
+    try:
+        state = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch raises many kinds on a corrupt or foreign file
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise InputError(f"{p}: cannot read it as a torch state dict ({first}); "
+                         f"expected {what}") from None
+    if not isinstance(state, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
+    ):
+        raise InputError(f"{p}: not a state dict (name -> tensor); expected {what}")
+
+    own = model.state_dict()
+    missing = [k for k in own if k not in state and not k.endswith(_OPTIONAL_SUFFIX)]
+    unexpected = [k for k in state if k not in own]
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append(f"missing keys {_listing(missing)}")
+        if unexpected:
+            parts.append(f"unexpected keys {_listing(unexpected)}")
+        raise InputError(f"{p}: does not fit the architecture ({'; '.join(parts)}); "
+                         f"expected {what}")
+    wrong = [f"{k} {tuple(state[k].shape)} (expected {tuple(v.shape)})"
+             for k, v in own.items() if k in state and state[k].shape != v.shape]
+    if wrong:
+        raise InputError(f"{p}: tensors of the wrong shape: {_listing(wrong)}; expected {what}")
+    full = {**{k: v for k, v in own.items() if k not in state}, **state}
+    model.load_state_dict(full, strict=True)
+    model.eval().requires_grad_(False)
+    return model

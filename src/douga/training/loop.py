@@ -1,0 +1,133 @@
+"""What both trainers share: Accelerate set-up, resumable checkpoints, logs, sample grids.
+
+A run folder looks like::
+
+    OUT/config.yaml        the config the run was started with (copied)
+    OUT/checkpoint/        the latest training state (models, optimisers, step), atomic
+    OUT/metrics.jsonl      one JSON object per logged step
+    OUT/samples/*.png      sample grids
+    OUT/model/             the exported model(s), loadable by douga
+
+Training runs the same code on a CPU, on one GPU or, launched with ``accelerate
+launch``, on many GPUs or nodes. Rerunning the same command resumes from
+``OUT/checkpoint``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from douga.training.config import LoopSettings
+
+ProgressFn = Callable[[str, float], None]
+CHECKPOINT = "checkpoint"
+
+
+def make_accelerator(settings: LoopSettings) -> Any:
+    """An ``accelerate.Accelerator`` (mixed precision only where there is a GPU)."""
+    from accelerate import Accelerator
+    from accelerate.utils import set_seed
+
+    if settings.threads:
+        torch.set_num_threads(settings.threads)
+    precision = settings.mixed_precision if torch.cuda.is_available() else "no"
+    acc = Accelerator(mixed_precision=precision)
+    set_seed(settings.seed)
+    return acc
+
+
+def save_checkpoint(acc: Any, out: Path, step: int, extra: dict[str, Any] | None = None) -> None:
+    """Save the whole training state to ``out/checkpoint``, atomically (temp folder + rename)."""
+    acc.wait_for_everyone()
+    if not acc.is_main_process:
+        acc.wait_for_everyone()
+        return
+    final = out / CHECKPOINT
+    tmp = out / f".{CHECKPOINT}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    acc.save_state(str(tmp), safe_serialization=True)
+    (tmp / "progress.json").write_text(json.dumps({"step": step, **(extra or {})}))
+    old = out / f".{CHECKPOINT}.old"
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        os.replace(final, old)
+    os.replace(tmp, final)
+    shutil.rmtree(old, ignore_errors=True)
+    acc.wait_for_everyone()
+
+
+def resume(acc: Any, out: Path) -> dict[str, Any]:
+    """Load ``out/checkpoint`` if there is one; returns its progress record (``{}`` if none)."""
+    folder = out / CHECKPOINT
+    if not (folder / "progress.json").is_file():
+        return {}
+    acc.load_state(str(folder))
+    record: dict[str, Any] = json.loads((folder / "progress.json").read_text())
+    return record
+
+
+class MetricLog:
+    """Appends one JSON line per logged step to ``out/metrics.jsonl`` (main process only)."""
+
+    def __init__(self, out: Path, *, enabled: bool) -> None:
+        self.path = out / "metrics.jsonl"
+        self.enabled = enabled
+        self._start = time.perf_counter()
+
+    def write(self, step: int, values: dict[str, float]) -> None:
+        if not self.enabled:
+            return
+        record = {"step": step, "time": round(time.perf_counter() - self._start, 2)}
+        record.update({k: round(float(v), 6) for k, v in values.items()})
+        with self.path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+
+
+def to_uint8(images: torch.Tensor) -> np.ndarray:
+    """(B, 3, H, W) in [-1, 1] -> (B, H, W, 3) uint8, rounded (not truncated)."""
+    x = ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round()
+    return x.permute(0, 2, 3, 1).cpu().numpy().astype(np.uint8)
+
+
+def to_tensor(frames: np.ndarray) -> torch.Tensor:
+    """(..., H, W, 3) uint8 -> (..., 3, H, W) float in [-1, 1]."""
+    t = torch.from_numpy(np.ascontiguousarray(frames)).float() / 127.5 - 1.0
+    return t.movedim(-1, -3)
+
+
+def save_grid(rows: list[np.ndarray], path: Path) -> None:
+    """Save rows of uint8 (N, H, W, 3) images as one PNG grid (1-pixel gaps)."""
+    from PIL import Image
+
+    n = max(r.shape[0] for r in rows)
+    h, w = rows[0].shape[1:3]
+    grid = np.full((len(rows) * (h + 1), n * (w + 1), 3), 255, dtype=np.uint8)
+    for i, row in enumerate(rows):
+        for j, img in enumerate(row):
+            grid[i * (h + 1): i * (h + 1) + h, j * (w + 1): j * (w + 1) + w] = img
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(grid).save(path)
+
+
+class Eta:
+    """Progress fraction and a remaining-time estimate from the steps done so far."""
+
+    def __init__(self, total: int, start: int) -> None:
+        self.total, self.start = total, start
+        self.t0 = time.perf_counter()
+
+    def text(self, step: int) -> str:
+        done = step - self.start
+        if done <= 0:
+            return ""
+        left = (time.perf_counter() - self.t0) / done * (self.total - step)
+        return f"ETA {int(left // 60)}:{int(left % 60):02d}"

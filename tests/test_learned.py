@@ -1,0 +1,296 @@
+"""The learned generator's models and trainers, on tiny CPU configs.
+
+Shapes, the quantiser's behaviour, strict save/load, two training steps per stage
+(and resuming), conditioning that changes the output, the KV-cached sampler, and the
+command line around them. The generator contract is in test_generators.py.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from douga.cli import app
+from douga.errors import InputError
+from douga.models.frame_transformer import FrameTransformer, FrameTransformerConfig
+from douga.models.io import load_weights, read_config, save_model
+from douga.models.perceptual import PerceptualLoss, VGG16Features, ms_ssim
+from douga.models.vqgan import (
+    VQGAN,
+    EMAQuantizer,
+    PatchDiscriminator,
+    VQGANConfig,
+    adaptive_gan_weight,
+    codebook_usage,
+)
+from tests.tiny_models import TINY_TRANSFORMER, TINY_VQGAN, tiny_checkpoint, tiny_clip_set
+
+torch.set_num_threads(1)
+
+
+def _vqgan() -> VQGAN:
+    torch.manual_seed(0)
+    return VQGAN(VQGANConfig.from_dict(TINY_VQGAN))
+
+
+def _transformer(**over: object) -> FrameTransformer:
+    torch.manual_seed(0)
+    cfg = FrameTransformerConfig(token_shape=(4, 4), codebook_size=32,
+                                 **{**TINY_TRANSFORMER, **over})  # type: ignore[arg-type]
+    return FrameTransformer(cfg).eval()
+
+
+# ---------------------------------------------------------------- VQ-GAN
+
+
+def test_vqgan_shapes() -> None:
+    model = _vqgan()
+    x = torch.rand(3, 3, 16, 16) * 2 - 1
+    recon, tokens, commit = model(x)
+    assert recon.shape == x.shape
+    assert tokens.shape == (3, 4, 4) and tokens.dtype == torch.long
+    assert int(tokens.max()) < 32 and commit.ndim == 0
+    assert model.decode_tokens(tokens).shape == x.shape
+    logits, feats = PatchDiscriminator(2, 8)(x)
+    assert logits.shape[:2] == (3, 1) and len(feats) == 3
+    with pytest.raises(ValueError, match="multiples of 4"):
+        VQGANConfig(resolution=(18, 16), channel_mult=(1, 2, 2))
+
+
+def test_quantiser_kmeans_init_ema_and_dead_code_restart() -> None:
+    torch.manual_seed(0)
+    q = EMAQuantizer(8, 2, beta=0.25, decay=0.5, dead_threshold=0.05)
+    centres = torch.tensor([[5.0, 5.0], [-5.0, 5.0], [5.0, -5.0], [-5.0, -5.0]])
+    data = (centres[torch.randint(0, 4, (400,))] + 0.1 * torch.randn(400, 2))
+    z = data.T.reshape(1, 2, 20, 20)
+    q.train()
+    _, tokens, _ = q(z)
+    assert bool(q.initialized)
+    # k-means put a code near every cluster centre
+    dist = torch.cdist(centres, q.codebook).min(dim=1).values
+    assert float(dist.max()) < 0.5
+    # the nearest code is what the tokens say
+    flat = z.permute(0, 2, 3, 1).reshape(-1, 2)
+    np.testing.assert_array_equal(tokens.flatten().numpy(), q.nearest(flat).numpy())
+    # a code nobody uses decays below the threshold and is restarted on the data
+    q.codebook[7] = torch.tensor([100.0, 100.0])
+    q.embed_sum[7] = q.codebook[7]
+    for _ in range(8):
+        q(z)
+    assert float(torch.cdist(q.codebook[7:8], centres).min()) < 2.0  # back among the data
+    used, perplexity = codebook_usage(tokens, 8)
+    assert 0 < used <= 1 and perplexity >= 3.5
+
+
+def test_quantiser_straight_through_gradient_and_eval_freezes_codebook() -> None:
+    model = _vqgan()
+    x = torch.rand(2, 3, 16, 16) * 2 - 1
+    model.train()
+    recon, _, commit = model(x)
+    (recon.abs().mean() + commit).backward()
+    assert model.encoder.conv_in.weight.grad is not None
+    assert float(model.encoder.conv_in.weight.grad.abs().sum()) > 0
+    model.eval()
+    before = model.quantizer.codebook.clone()
+    model(x)
+    torch.testing.assert_close(model.quantizer.codebook, before)
+
+
+def test_adaptive_weight_is_a_ratio_of_gradient_norms() -> None:
+    w = torch.ones(3, requires_grad=True)
+    lam = adaptive_gan_weight((4 * w).sum(), (2 * w).sum(), w)
+    assert float(lam) == pytest.approx(2.0, rel=1e-3)
+
+
+def test_save_load_round_trip_is_strict(tmp_path: Path) -> None:
+    model = _vqgan().eval()
+    save_model(model, model.config, tmp_path / "vq", kind="vqgan")
+    cfg = VQGANConfig.from_dict(read_config(tmp_path / "vq", kind="vqgan"))
+    again = load_weights(VQGAN(cfg), tmp_path / "vq").eval()
+    x = torch.rand(2, 3, 16, 16) * 2 - 1
+    torch.testing.assert_close(again(x)[0], model(x)[0])
+    other = VQGAN(VQGANConfig.from_dict({**TINY_VQGAN, "num_embeddings": 16}))
+    with pytest.raises(InputError, match="do not fit"):
+        load_weights(other, tmp_path / "vq")
+    with pytest.raises(InputError, match="'frame-transformer' model"):
+        read_config(tmp_path / "vq", kind="frame-transformer")
+    tf = _transformer()
+    save_model(tf, tf.config, tmp_path / "tf", kind="frame-transformer")
+    cfg2 = FrameTransformerConfig.from_dict(read_config(tmp_path / "tf", kind="frame-transformer"))
+    assert cfg2 == tf.config
+    load_weights(FrameTransformer(cfg2), tmp_path / "tf")
+
+
+# ---------------------------------------------------------------- transformer
+
+
+def _inputs(b: int = 2) -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(1)
+    return {
+        "text": torch.randn(b, 384, generator=g),
+        "remaining": torch.tensor([3, 7][:b]),
+        "last": torch.randint(0, 32, (b, 16), generator=g),
+        "prev": torch.randint(0, 32, (b, 1, 16), generator=g),
+        "target": torch.randint(0, 32, (b, 16), generator=g),
+    }
+
+
+def test_transformer_shapes_and_kv_cache_matches_teacher_forcing() -> None:
+    model = _transformer()
+    x = _inputs()
+    logits = model(x["text"], x["remaining"], x["last"], x["prev"], x["target"])
+    assert logits.shape == (2, 16, 32)
+    made = model.generate_frame(x["text"], x["remaining"], x["last"], x["prev"], temperature=0)
+    assert made.shape == (2, 16)
+    again = model(x["text"], x["remaining"], x["last"], x["prev"], made).argmax(-1)
+    torch.testing.assert_close(again, made)
+
+
+def test_text_and_counter_change_the_output_and_the_switches_turn_them_off() -> None:
+    x = _inputs()
+    for switch, key, other in (("use_text", "text", torch.randn(2, 384)),
+                               ("use_counter", "remaining", torch.tensor([12, 1]))):
+        model = _transformer()
+        for p in model.parameters():  # the counter embedding starts at zero: wake it up
+            torch.nn.init.normal_(p, std=0.05) if p.ndim > 1 else None
+        changed = {**x, key: other}
+        base = model(x["text"], x["remaining"], x["last"], x["prev"], x["target"])
+        moved = model(changed["text"], changed["remaining"], x["last"], x["prev"], x["target"])
+        assert float((base - moved).abs().max().detach()) > 1e-3, switch
+        off = _transformer(**{switch: False})
+        base = off(x["text"], x["remaining"], x["last"], x["prev"], x["target"])
+        moved = off(changed["text"], changed["remaining"], x["last"], x["prev"], x["target"])
+        torch.testing.assert_close(base, moved)
+
+
+def test_sampling_is_seeded() -> None:
+    model = _transformer()
+    x = _inputs()
+
+    def sample(seed: int) -> torch.Tensor:
+        g = torch.Generator().manual_seed(seed)
+        return model.generate_frame(x["text"], x["remaining"], x["last"], x["prev"],
+                                    temperature=1.0, top_k=5, generator=g)
+
+    torch.testing.assert_close(sample(3), sample(3))
+    assert not torch.equal(sample(3), sample(4))
+
+
+# ---------------------------------------------------------------- perceptual terms
+
+
+def test_perceptual_terms(tmp_path: Path) -> None:
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    assert torch.allclose(ms_ssim(x, x), torch.ones(2), atol=1e-4)
+    assert float(ms_ssim(x, -x).max()) < 0.5
+    vgg = VGG16Features()
+    torch.save({f"features.{k}": v for k, v in vgg.features.state_dict().items()},
+               tmp_path / "vgg16.pth")
+    loss = PerceptualLoss("vgg16", weights=tmp_path / "vgg16.pth")
+    assert float(loss(x, x)) == pytest.approx(0.0, abs=1e-6)
+    assert float(loss(x, -x)) > 0
+    torch.save({"features.0.weight": torch.zeros(1)}, tmp_path / "bad.pth")
+    with pytest.raises(InputError, match=r"bad\.pth"):
+        PerceptualLoss("vgg16", weights=tmp_path / "bad.pth")
+    with pytest.raises(InputError, match="msssim"):
+        PerceptualLoss("vgg16")
+
+
+# ---------------------------------------------------------------- training, end to end
+
+
+def _configs(tmp_path: Path) -> tuple[Path, Path]:
+    tiny_clip_set(tmp_path / "clips")
+    model = json.dumps({k: list(v) if isinstance(v, tuple) else v for k, v in TINY_VQGAN.items()})
+    (tmp_path / "vq.yaml").write_text(
+        f"data: clips\nout: vq\nmodel: {model}\n"
+        "train: {steps: 50, batch_size: 4, disc_start: 1, log_every: 1, sample_every: 2, "
+        "checkpoint_every: 2, threads: 1}\n")
+    (tmp_path / "tf.yaml").write_text(
+        f"data: clips\nvqgan: vq/model\nout: tf\nmodel: {json.dumps(TINY_TRANSFORMER)}\n"
+        "train: {epochs: 2, batch_size: 8, log_every: 1, sample_every: 2, checkpoint_every: 2, "
+        "self_feed_after_epoch: 0, perceptual_weight: 0.1, threads: 1}\n")
+    return tmp_path / "vq.yaml", tmp_path / "tf.yaml"
+
+
+def _steps(run: Path) -> list[int]:
+    lines = (run / "metrics.jsonl").read_text().splitlines()
+    return [json.loads(line)["step"] for line in lines]
+
+
+def test_two_training_steps_per_stage_resume_and_generate(tmp_path: Path) -> None:
+    vq_yaml, tf_yaml = _configs(tmp_path)
+    runner = CliRunner()
+    r = runner.invoke(app, ["train", "vqgan", str(vq_yaml), "--max-steps", "2"])
+    assert r.exit_code == 0, r.output
+    assert _steps(tmp_path / "vq") == [1, 2]
+    assert json.loads((tmp_path / "vq/checkpoint/progress.json").read_text())["step"] == 2
+    assert (tmp_path / "vq/samples/step0000002.png").is_file()
+    second = json.loads((tmp_path / "vq/metrics.jsonl").read_text().splitlines()[1])
+    assert {"rec", "commit", "g", "lam", "d", "codebook_usage", "perplexity"} <= set(second)
+    # rerunning resumes where it stopped
+    r = runner.invoke(app, ["train", "vqgan", str(vq_yaml), "--max-steps", "1"])
+    assert r.exit_code == 0, r.output
+    assert _steps(tmp_path / "vq")[-1] == 3
+    r = runner.invoke(app, ["train", "transformer", str(tf_yaml), "--max-steps", "2"])
+    assert r.exit_code == 0, r.output
+    assert _steps(tmp_path / "tf") == [1, 2]
+    rec = json.loads((tmp_path / "tf/metrics.jsonl").read_text().splitlines()[-1])
+    assert rec["self_feed"] == 1.0 and np.isfinite(rec["ce"])
+    model = tmp_path / "tf/model"
+    assert (model / "vqgan/model.safetensors").is_file()
+    assert (model / "transformer/model.safetensors").is_file()
+    # the exported model in-betweens through the command line, text included
+    frames = tiny_clip_set(tmp_path / "more", clips=2)
+    from douga.training.clips import ClipDataset
+
+    clip = ClipDataset(frames, "test")[0].frames
+    Image.fromarray(clip[0]).save(tmp_path / "a.png")
+    Image.fromarray(clip[-1]).save(tmp_path / "b.png")
+    r = runner.invoke(app, ["inbetween", str(tmp_path / "a.png"), str(tmp_path / "b.png"),
+                            "--frames", "7", "--out", str(tmp_path / "out"), "--generator",
+                            "learned", "--checkpoint", str(model), "--text", "moves right"])
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir())[-1] == "0006.png"
+
+
+def test_training_config_errors(tmp_path: Path) -> None:
+    vq_yaml, _ = _configs(tmp_path)
+    runner = CliRunner()
+    bad = vq_yaml.read_text().replace("disc_start", "disk_start")
+    (tmp_path / "bad.yaml").write_text(bad)
+    r = runner.invoke(app, ["train", "vqgan", str(tmp_path / "bad.yaml")])
+    assert r.exit_code == 2 and "did you mean 'disc_start'" in r.output
+    bad = vq_yaml.read_text().replace("channels: 8", "chanels: 8", 1).replace(
+        '"channels": 8', '"chanels": 8')
+    (tmp_path / "bad2.yaml").write_text(bad)
+    r = runner.invoke(app, ["train", "vqgan", str(tmp_path / "bad2.yaml")])
+    assert r.exit_code == 2 and "model.chanels" in r.output and "channels" in r.output
+    r = runner.invoke(app, ["train", "vqgan", str(tmp_path / "missing.yaml")])
+    assert r.exit_code == 2 and "missing.yaml" in r.output
+    wrong = vq_yaml.read_text().replace('"resolution": [16, 16]', '"resolution": [32, 32]')
+    (tmp_path / "wrong.yaml").write_text(wrong)
+    r = runner.invoke(app, ["train", "vqgan", str(tmp_path / "wrong.yaml")])
+    assert r.exit_code == 2 and "16x16" in r.output
+
+
+def test_learned_generator_errors_and_text(tmp_path: Path) -> None:
+    from douga.generators import PairContext, get_generator
+
+    with pytest.raises(InputError, match="--checkpoint"):
+        get_generator("learned")
+    with pytest.raises(InputError, match="not a folder"):
+        get_generator("learned", checkpoint=tmp_path / "nothing")
+    ckpt = tiny_checkpoint(tmp_path / "model", use_text=True)
+    gen = get_generator("learned", checkpoint=ckpt, temperature=0.0)
+    a = np.zeros((24, 40, 3), np.uint8)
+    b = np.full((24, 40, 3), 200, np.uint8)
+    frames = list(gen.inbetween(a, b, [0.25, 0.5, 0.75],
+                                context=PairContext(text_a="a ball hops to the right")))
+    assert len(frames) == 3 and all(f.shape == a.shape and f.dtype == np.uint8 for f in frames)

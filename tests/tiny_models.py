@@ -1,0 +1,50 @@
+"""Tiny, randomly initialised learned models for the tests (CPU, well under a second each)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+TINY_VQGAN = {
+    "resolution": (16, 16), "channels": 8, "channel_mult": (1, 2, 2),
+    "attention_resolutions": (4,), "z_channels": 8, "embedding_dim": 8, "num_embeddings": 32,
+    "disc_layers": 2, "disc_channels": 8,
+}
+TINY_TRANSFORMER = {"n_layer": 1, "n_head": 2, "n_embd": 32, "text_tokens": 1, "max_frames": 32,
+                    "dropout": 0.0}
+
+
+def tiny_checkpoint(folder: Path, *, use_text: bool = False) -> Path:
+    """An exported learned model (vqgan/ + transformer/) with random weights."""
+    import torch
+
+    from douga.models.frame_transformer import FrameTransformer, FrameTransformerConfig
+    from douga.models.io import save_model
+    from douga.models.vqgan import VQGAN, VQGANConfig
+
+    torch.manual_seed(0)
+    vq_cfg = VQGANConfig.from_dict(TINY_VQGAN)
+    save_model(VQGAN(vq_cfg), vq_cfg, folder / "vqgan", kind="vqgan")
+    tf_cfg = FrameTransformerConfig(token_shape=vq_cfg.token_shape, codebook_size=32,
+                                    use_text=use_text, **TINY_TRANSFORMER)
+    save_model(FrameTransformer(tf_cfg), tf_cfg, folder / "transformer", kind="frame-transformer")
+    return folder
+
+
+def tiny_clip_set(folder: Path, *, clips: int = 12, frames: int = 8, size: int = 16) -> Path:
+    """A clip data set of a square sliding left or right, captioned accordingly."""
+    from douga.training.clips import ClipWriter
+
+    rng = np.random.default_rng(0)
+    with ClipWriter(folder, height=size, width=size, fps=24) as w:
+        for i in range(clips):
+            step = 1 if i % 2 else -1
+            x0 = int(rng.integers(2, size - 6))
+            f = np.zeros((frames, size, size, 3), np.uint8)
+            for t in range(frames):
+                x = int(np.clip(x0 + step * t, 0, size - 4))
+                f[t, 6:10, x:x + 4] = (255, 200, 40)
+            split = "test" if i >= clips - 2 else "train"
+            w.add(split, f, text="moves right" if step > 0 else "moves left", scene=i)
+    return folder
