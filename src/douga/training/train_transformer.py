@@ -16,6 +16,7 @@ what ``--generator learned --checkpoint OUT/model`` reads.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import shutil
 from dataclasses import dataclass
@@ -82,15 +83,53 @@ class TokenClips:
 
 @torch.no_grad()
 def tokenize_split(clips: ClipDataset, vqgan: VQGAN, text: torch.Tensor, *,
-                   batch: int = 64) -> TokenClips:
-    """Tokenise every clip of a split with the VQ-GAN."""
-    tokens = []
+                   batch: int = 256) -> TokenClips:
+    """Tokenise every clip of a split with the VQ-GAN (frames batched across clips)."""
+    lengths = [clip.frames.shape[0] for clip in clips]
+    parts: list[np.ndarray] = []
+    pending: list[np.ndarray] = []
+    n_pending = 0
+
+    def flush() -> None:
+        nonlocal pending, n_pending
+        if pending:
+            frames = to_tensor(np.concatenate(pending))
+            parts.append(vqgan.tokenize(frames).flatten(1).numpy())  # (n, L)
+        pending, n_pending = [], 0
+
     for clip in clips:
-        frames = to_tensor(clip.frames)
-        parts = [vqgan.tokenize(frames[k:k + batch]) for k in range(0, frames.shape[0], batch)]
-        tokens.append(torch.cat(parts).flatten(1).numpy())  # (T, L)
-    examples = [(c, i) for c, tok in enumerate(tokens) for i in range(1, tok.shape[0] - 1)]
+        pending.append(clip.frames)
+        n_pending += clip.frames.shape[0]
+        if n_pending >= batch:
+            flush()
+    flush()
+    flat = np.concatenate(parts) if parts else np.zeros((0, 1), np.int64)
+    tokens = np.split(flat, np.cumsum(lengths)[:-1]) if lengths else []
+    examples = [(c, i) for c, n in enumerate(lengths) for i in range(1, n - 1)]
     return TokenClips(tokens, text, np.asarray(examples, dtype=np.int64).reshape(-1, 2))
+
+
+def _cached_tokens(out: Path, vqgan_folder: Path, clips: ClipDataset, vqgan: VQGAN,
+                   model_cfg: FrameTransformerConfig) -> TokenClips:
+    """Tokenise the split once per run (kept in ``out/tokens.npz``, keyed by the VQ-GAN)."""
+    key = hashlib.sha1((vqgan_folder / "model.safetensors").read_bytes()).hexdigest()
+    key += f"|{clips.directory.resolve()}|{len(clips)}"
+    key += f"|{model_cfg.use_text}|{model_cfg.text_encoder}"
+    path = out / "tokens.npz"
+    if path.is_file():
+        with np.load(path, allow_pickle=False) as z:
+            if str(z["key"]) == key:
+                lengths = z["lengths"]
+                flat = np.split(z["tokens"], np.cumsum(lengths)[:-1])
+                examples = [(c, i) for c, n in enumerate(lengths) for i in range(1, n - 1)]
+                return TokenClips(flat, torch.from_numpy(z["text"]),
+                                  np.asarray(examples, dtype=np.int64).reshape(-1, 2))
+    data = tokenize_split(clips, vqgan, _texts(clips, model_cfg))
+    tmp = out / "tokens.tmp.npz"
+    np.savez(tmp, key=np.asarray(key), lengths=np.asarray([t.shape[0] for t in data.tokens]),
+             tokens=np.concatenate(data.tokens), text=data.text.numpy())
+    tmp.replace(path)
+    return data
 
 
 def _texts(clips: ClipDataset, model_cfg: FrameTransformerConfig) -> torch.Tensor:
@@ -135,7 +174,7 @@ def train_transformer(config_path: str | Path, *, progress: ProgressFn | None = 
     shutil.copyfile(config_path, out / "config.yaml")
 
     acc = make_accelerator(tr)
-    data = tokenize_split(train_clips, vqgan, _texts(train_clips, model_cfg))
+    data = _cached_tokens(out, cfg.vqgan, train_clips, vqgan, model_cfg)
     if len(data.examples) == 0:
         raise InputError(f"{cfg.data}: no clip has 3 or more frames")
     model = FrameTransformer(model_cfg)
