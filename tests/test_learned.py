@@ -232,6 +232,7 @@ def test_two_training_steps_per_stage_resume_and_generate(tmp_path: Path) -> Non
     assert _steps(tmp_path / "vq") == [1, 2]
     assert json.loads((tmp_path / "vq/checkpoint/progress.json").read_text())["step"] == 2
     assert (tmp_path / "vq/samples/step0000002.png").is_file()
+    assert (tmp_path / "vq/curves.png").is_file()
     second = json.loads((tmp_path / "vq/metrics.jsonl").read_text().splitlines()[1])
     assert {"rec", "commit", "g", "lam", "d", "codebook_usage", "perplexity"} <= set(second)
     # rerunning resumes where it stopped

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import os
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -101,7 +102,7 @@ def load_train_config(path: str | Path, cls: type[C]) -> C:
     for name in ("data", "out", "vqgan", "gpt2"):
         value = getattr(cfg, name, None)
         if isinstance(value, Path) and not value.is_absolute():
-            updates[name] = base / value
+            updates[name] = Path(os.path.normpath(base / value))
     train = getattr(cfg, "train", None)
     vgg = train.vgg16_weights if isinstance(train, VQGANTraining) else None
     if train is not None and vgg is not None and not vgg.is_absolute():

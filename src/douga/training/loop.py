@@ -6,6 +6,7 @@ A run folder looks like::
     OUT/checkpoint/        the latest training state (models, optimisers, step), atomic
     OUT/metrics.jsonl      one JSON object per logged step
     OUT/samples/*.png      sample grids
+    OUT/curves.png         the logged losses against the step (redrawn with every sample grid)
     OUT/model/             the exported model(s), loadable by douga
 
 Training runs the same code on a CPU, on one GPU or, launched with ``accelerate
@@ -116,6 +117,29 @@ def save_grid(rows: list[np.ndarray], path: Path) -> None:
             grid[i * (h + 1): i * (h + 1) + h, j * (w + 1): j * (w + 1) + w] = img
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(grid).save(path)
+
+
+def plot_curves(out: Path, keys: tuple[str, ...]) -> None:
+    """Draw ``keys`` of ``out/metrics.jsonl`` against the step into ``out/curves.png``."""
+    path = out / "metrics.jsonl"
+    if not path.is_file():
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3), squeeze=False)
+    for ax, key in zip(axes[0], keys, strict=True):
+        points = [(r["step"], r[key]) for r in rows if key in r]
+        if points:
+            ax.plot(*zip(*points, strict=True), lw=1)
+        ax.set_title(key)
+        ax.set_xlabel("step")
+    fig.tight_layout()
+    fig.savefig(out / "curves.png", dpi=80)
+    plt.close(fig)
 
 
 class Eta:

@@ -40,6 +40,7 @@ from douga.training.loop import (
     MetricLog,
     ProgressFn,
     make_accelerator,
+    plot_curves,
     resume,
     save_checkpoint,
     save_grid,
@@ -228,6 +229,7 @@ def train_transformer(config_path: str | Path, *, progress: ProgressFn | None = 
                          step / total)
             if acc.is_main_process and (step % tr.sample_every == 0 or step == stop):
                 _sample(raw, vqgan, data, out / "samples" / f"step{step:07d}.png")
+                plot_curves(out, ("ce", "token_accuracy", "lr"))
             if step % tr.checkpoint_every == 0 or step == stop:
                 save_checkpoint(acc, out, step)
     if acc.is_main_process:

@@ -40,6 +40,7 @@ from douga.training.loop import (
     MetricLog,
     ProgressFn,
     make_accelerator,
+    plot_curves,
     resume,
     save_checkpoint,
     save_grid,
@@ -150,6 +151,7 @@ def train_vqgan(config_path: str | Path, *, progress: ProgressFn | None = None,
                          step / tr.steps)
             if acc.is_main_process and (step % tr.sample_every == 0 or step == stop):
                 _sample(raw, fixed.to(acc.device), out / "samples" / f"step{step:07d}.png")
+                plot_curves(out, ("rec", "commit", "codebook_usage", "d"))
             if step % tr.checkpoint_every == 0 or step == stop:
                 save_checkpoint(acc, out, step)
     if acc.is_main_process:
