@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from douga.errors import InputError
+from douga.models.statedict import load_state_dict_file
 
 # torchvision's VGG16 "D" configuration: channels per conv, "M" = 2x2 max pool
 _VGG16 = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M")
@@ -66,26 +67,9 @@ class VGG16Features(nn.Module):
 
 
 def load_vgg16(path: str | Path) -> VGG16Features:
-    """VGG16 features from a torchvision-style state dict file (``features.N.weight`` keys)."""
-    p = Path(path)
-    try:
-        state = torch.load(p, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise InputError(
-            f"{p}: file not found; expected VGG16 weights (vgg16-397923af.pth)"
-        ) from None
-    except Exception as e:
-        raise InputError(f"{p}: cannot read VGG16 weights ({e})") from None
-    if not isinstance(state, dict):
-        raise InputError(f"{p}: expected a state dict of VGG16 weights")
-    trunk = {k: v for k, v in state.items() if k.startswith("features.")}
-    net = VGG16Features()
-    try:
-        net.load_state_dict(trunk, strict=True)
-    except RuntimeError as e:
-        first = str(e).splitlines()[0]
-        raise InputError(f"{p}: not VGG16 weights ({first})") from None
-    return net.eval().requires_grad_(False)
+    """VGG16 features from torchvision's state dict file (its ``features.N.*`` keys)."""
+    return load_state_dict_file(VGG16Features(), path, prefix="features.",
+                                what="VGG16 weights (torchvision's vgg16-397923af.pth)")
 
 
 def _gaussian(size: int, sigma: float, device: torch.device) -> torch.Tensor:

@@ -30,7 +30,8 @@ def _listing(keys: list[str], limit: int = 3) -> str:
     return ", ".join(keys[:limit]) + more
 
 
-def load_state_dict_file(model: M, path: str | Path, *, what: str) -> M:
+def load_state_dict_file(model: M, path: str | Path, *, what: str,
+                         prefix: str | None = None) -> M:
     """Load the state dict saved at ``path`` into ``model``, strictly, and return it in eval mode.
 
     Parameters
@@ -68,6 +69,8 @@ def load_state_dict_file(model: M, path: str | Path, *, what: str) -> M:
         isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
     ):
         raise InputError(f"{p}: not a state dict (name -> tensor); expected {what}")
+    if prefix is not None:
+        state = {k: v for k, v in state.items() if k.startswith(prefix)}
 
     own = model.state_dict()
     missing = [k for k in own if k not in state and not k.endswith(_OPTIONAL_SUFFIX)]
