@@ -3,8 +3,9 @@
 Every cel clip belongs to a caption group whose alternatives share the first and last
 frame ("the red ball hops over to the right" / "slides to the right" / "swoops ...").
 For each held-out clip and each alternative of its group, the learned generator gets
-the clip's first and last frame and the caption rewritten to that alternative; the
-figure's path in its in-betweens is then measured from the frames
+the clip's first and last frame and the caption rewritten to that alternative (all
+alternatives of a clip in one batch, same seed); the figure's path in its in-betweens
+is then measured from the frames
 (:func:`douga.training.cel.measure_alternative`). A model that reads the text follows
 the asked-for alternative; one that does not (the ``use_text: false`` ablation) can
 only guess, at best once per clip, so it follows about 1/len(group) of the requests.
@@ -20,12 +21,37 @@ import argparse
 import json
 import time
 from collections import defaultdict
+from typing import Any
 
 import numpy as np
 
-from douga.generators import PairContext, get_generator
+from douga.generators import get_generator
 from douga.training.cel import GROUPS, measure_alternative, parse_caption, recaption
 from douga.training.clips import ClipDataset
+
+
+def _inbetweens(gen: Any, first: np.ndarray, last: np.ndarray, n: int, texts: list[str],
+                seed: int) -> np.ndarray:
+    """The learned generator's n-1 in-betweens for each caption, batched: (len(texts), n-1, ...)."""
+    import torch
+
+    from douga.training.loop import to_tensor, to_uint8
+    from douga.training.train_transformer import generate_tokens
+
+    b = len(texts)
+    ends = to_tensor(np.stack([first, last])).to(gen.device)
+    tokens = gen.vqgan.tokenize(ends).flatten(1)  # (2, L)
+    if gen.text_encoder is not None:
+        text = gen.text_encoder(texts).to(gen.device)
+    else:
+        text = torch.zeros(b, gen.model.config.text_dim, device=gen.device)
+    rng = torch.Generator(device=gen.device).manual_seed(seed)
+    made = generate_tokens(gen.model, tokens[:1].expand(b, -1), tokens[1:].expand(b, -1), n - 1,
+                           text, temperature=gen.temperature, top_k=gen.top_k, generator=rng)
+    h, w = gen.vqgan.config.token_shape
+    with torch.no_grad():
+        frames = to_uint8(gen.vqgan.decode_tokens(made.reshape(-1, h, w).to(gen.device)))
+    return frames.reshape(b, n - 1, *frames.shape[1:])
 
 
 def main() -> None:
@@ -54,13 +80,10 @@ def main() -> None:
         group, _ = parse_caption(clip.text)
         alternatives = GROUPS[group]
         first, last = clip.frames[0], clip.frames[-1]
-        steps = clip.frames.shape[0] - 1
-        ts = [k / steps for k in range(1, steps)]
-        for alt in alternatives:
-            text = recaption(clip.text, alt)
-            made = list(gen.inbetween(first, last, ts,
-                                      context=PairContext(text_a=text, seed=args.seed + i)))
-            seen = measure_alternative(np.stack([first, *made, last]), group)
+        texts = [recaption(clip.text, alt) for alt in alternatives]
+        made = _inbetweens(gen, first, last, clip.frames.shape[0] - 1, texts, args.seed + i)
+        for alt, frames in zip(alternatives, made, strict=True):
+            seen = measure_alternative(np.stack([first, *frames, last]), group)
             asked[group] += 1
             followed[group] += int(seen == alt)
             chance[group] += 1.0 / len(alternatives)

@@ -120,8 +120,8 @@ class LearnedGenerator(Generator):
         else:
             text = torch.zeros(1, cfg.text_dim, device=self.device)
         gen = torch.Generator(device=self.device).manual_seed(int(context.seed))
-        made = generate_tokens(self.model, tokens[0], tokens[1], n - 1, text,
-                               temperature=self.temperature, top_k=self.top_k, generator=gen)
+        made = generate_tokens(self.model, tokens[:1], tokens[1:], n - 1, text,
+                               temperature=self.temperature, top_k=self.top_k, generator=gen)[0]
         h, w = self.vqgan.config.token_shape
         with torch.no_grad():
             images = to_uint8(self.vqgan.decode_tokens(made.to(self.device).view(-1, h, w)))

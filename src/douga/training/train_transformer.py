@@ -266,8 +266,8 @@ def _sample(model: FrameTransformer, vqgan: VQGAN, data: TokenClips, path: Path)
     rows = []
     for c in range(min(2, len(data.tokens))):
         tok = torch.as_tensor(data.tokens[c])
-        made = generate_tokens(model, tok[0], tok[-1], tok.shape[0] - 2, data.text[c:c + 1],
-                               temperature=0.0)
+        made = generate_tokens(model, tok[:1], tok[-1:], tok.shape[0] - 2, data.text[c:c + 1],
+                               temperature=0.0)[0]
         rows.append(to_uint8(vqgan.decode_tokens(tok.view(-1, h, w))))
         full = torch.cat([tok[:1], made, tok[-1:]])
         rows.append(to_uint8(vqgan.decode_tokens(full.view(-1, h, w))))
@@ -279,17 +279,22 @@ def _sample(model: FrameTransformer, vqgan: VQGAN, data: TokenClips, path: Path)
 def generate_tokens(model: FrameTransformer, first: torch.Tensor, last: torch.Tensor, n: int,
                     text: torch.Tensor, *, temperature: float = 1.0, top_k: int | None = None,
                     generator: torch.Generator | None = None) -> torch.Tensor:
-    """(L,) first and last frame tokens -> (n, L) tokens of the n frames between them."""
+    """Tokens of the n frames between a first and a last frame, for a batch of B pairs.
+
+    ``first``, ``last``: (B, L) tokens; ``text``: (B, text_dim). Returns (B, n, L).
+    """
     m = model.config.n_prev
-    frames = [first]
     dev = next(model.parameters()).device
+    first, last, text = first.to(dev), last.to(dev), text.to(dev)
+    frames = [first]
     for i in range(1, n + 1):
-        prev = torch.stack([frames[max(i - 1 - j, 0)] for j in range(m)])[None].to(dev)
-        remaining = torch.tensor([n + 1 - i], device=dev)
-        nxt = model.generate_frame(text.to(dev), remaining, last[None].to(dev), prev,
-                                   temperature=temperature, top_k=top_k, generator=generator)
-        frames.append(nxt[0].cpu())
-    return torch.stack(frames[1:]) if n else first.new_zeros((0, first.shape[0]))
+        prev = torch.stack([frames[max(i - 1 - j, 0)] for j in range(m)], dim=1)  # (B, M, L)
+        remaining = torch.full((first.shape[0],), n + 1 - i, device=dev)
+        frames.append(model.generate_frame(text, remaining, last, prev, temperature=temperature,
+                                           top_k=top_k, generator=generator))
+    if n == 0:
+        return first.new_zeros((first.shape[0], 0, first.shape[1]))
+    return torch.stack(frames[1:], dim=1).cpu()
 
 
 def export(model: FrameTransformer, vqgan_folder: Path, out: Path) -> Path:
