@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt
 DEMO_OUT ?= demo_out
 
-.PHONY: demo test lint typecheck pytest install install-dev test-deps fluidsynth-deps eval-set eval-beats inbetween-set eval-inbetween inbetween-real-deps eval-inbetween-real bench bench-render eval-sync clean
+.PHONY: demo test lint typecheck pytest install install-dev test-deps fluidsynth-deps eval-set eval-beats inbetween-set eval-inbetween inbetween-real-deps eval-inbetween-real bench bench-render eval-sync train-digits-tiny train-cel-tiny clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -86,5 +86,21 @@ eval-sync: eval-set
 	$(PY) benchmarks/bench_sync.py data/beat_eval
 	$(PY) benchmarks/bench_sync.py data/beat_eval --plain
 
+# The learned generator's tiny CPU presets (issue 4): data, both training stages, scores.
+# About 20 minutes each on 2 cores; the runs go to runs/ (rerunning resumes).
+train-digits-tiny: install-dev
+	$(VENV)/bin/douga dataset moving-digits --out data/digits-2k --clips 2000 --overwrite
+	$(VENV)/bin/douga train vqgan configs/digits-vqgan-tiny.yaml
+	$(VENV)/bin/douga train transformer configs/digits-transformer-tiny.yaml
+	$(VENV)/bin/douga eval video data/digits-2k --generators flow,learned \
+	  --checkpoint runs/digits-tf-tiny/model --runs 5 --max-clips 20
+
+train-cel-tiny: install-dev
+	$(VENV)/bin/douga dataset cel --out data/cel-2k --clips 2000 --overwrite
+	$(VENV)/bin/douga train vqgan configs/cel-vqgan-tiny.yaml
+	$(VENV)/bin/douga train transformer configs/cel-transformer-tiny.yaml
+	$(PY) benchmarks/eval_text_conditioning.py data/cel-2k --checkpoint runs/cel-tf-tiny/model \
+	  --max-clips 24
+
 clean:
-	rm -rf $(VENV) build dist data demo_out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build dist data demo_out runs .pytest_cache .mypy_cache .ruff_cache
