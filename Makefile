@@ -101,6 +101,9 @@ train-cel-tiny: install-dev
 	$(VENV)/bin/douga train transformer configs/cel-transformer-tiny.yaml
 	$(PY) benchmarks/eval_text_conditioning.py data/cel-2k --checkpoint runs/cel-tf-tiny/model \
 	  --max-clips 24
+	$(VENV)/bin/douga train transformer configs/cel-transformer-notext-tiny.yaml
+	$(PY) benchmarks/eval_text_conditioning.py data/cel-2k \
+	  --checkpoint runs/cel-tf-notext-tiny/model --max-clips 24
 
 clean:
 	rm -rf $(VENV) build dist data demo_out runs .pytest_cache .mypy_cache .ruff_cache
