@@ -21,37 +21,12 @@ import argparse
 import json
 import time
 from collections import defaultdict
-from typing import Any
 
 import numpy as np
 
 from douga.generators import get_generator
 from douga.training.cel import GROUPS, measure_alternative, parse_caption, recaption
 from douga.training.clips import ClipDataset
-
-
-def _inbetweens(gen: Any, first: np.ndarray, last: np.ndarray, n: int, texts: list[str],
-                seed: int) -> np.ndarray:
-    """The learned generator's n-1 in-betweens for each caption, batched: (len(texts), n-1, ...)."""
-    import torch
-
-    from douga.training.loop import to_tensor, to_uint8
-    from douga.training.train_transformer import generate_tokens
-
-    b = len(texts)
-    ends = to_tensor(np.stack([first, last])).to(gen.device)
-    tokens = gen.vqgan.tokenize(ends).flatten(1)  # (2, L)
-    if gen.text_encoder is not None:
-        text = gen.text_encoder(texts).to(gen.device)
-    else:
-        text = torch.zeros(b, gen.model.config.text_dim, device=gen.device)
-    rng = torch.Generator(device=gen.device).manual_seed(seed)
-    made = generate_tokens(gen.model, tokens[:1].expand(b, -1), tokens[1:].expand(b, -1), n - 1,
-                           text, temperature=gen.temperature, top_k=gen.top_k, generator=rng)
-    h, w = gen.vqgan.config.token_shape
-    with torch.no_grad():
-        frames = to_uint8(gen.vqgan.decode_tokens(made.reshape(-1, h, w).to(gen.device)))
-    return frames.reshape(b, n - 1, *frames.shape[1:])
 
 
 def main() -> None:
@@ -81,7 +56,8 @@ def main() -> None:
         alternatives = GROUPS[group]
         first, last = clip.frames[0], clip.frames[-1]
         texts = [recaption(clip.text, alt) for alt in alternatives]
-        made = _inbetweens(gen, first, last, clip.frames.shape[0] - 1, texts, args.seed + i)
+        made = gen.frames_for_captions(first, last, clip.frames.shape[0] - 1, texts,
+                                       seed=args.seed + i)
         for alt, frames in zip(alternatives, made, strict=True):
             seen = measure_alternative(np.stack([first, *frames, last]), group)
             asked[group] += 1

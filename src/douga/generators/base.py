@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import inspect
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,29 +134,15 @@ def get_generator(name: str, **options: Any) -> Generator:
     MissingDependency
         When the generator needs an optional package that is not installed.
     """
-    load = _REGISTRY.get(name)
-    if load is None:
-        raise InputError(
-            f"generator {name!r}: unknown; available generators: "
-            + ", ".join(available_generators())
-        )
-    cls = load()
-    params = _options(cls)
-    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-    unknown = [k for k in options if k not in params and not takes_any]
+    cls = _generator_class(name)
+    unknown = [k for k in options if not _takes(cls, k)]
     if unknown:
-        takes = list(params)
+        takes = list(inspect.signature(cls).parameters)
         raise InputError(
             f"generator {name!r} takes no option {unknown[0]!r}"
             + (f"; it takes: {', '.join(takes)}" if takes else "")
         )
     return cls(**options)
-
-
-def _options(cls: type[Generator]) -> Mapping[str, inspect.Parameter]:
-    """The keyword options of a generator class (its own call signature, so a class
-    without ``__init__`` takes none rather than ``object``'s ``*args, **kwargs``)."""
-    return inspect.signature(cls).parameters
 
 
 def generator_takes(name: str, option: str) -> bool:
@@ -170,13 +156,23 @@ def generator_takes(name: str, option: str) -> bool:
     InputError
         For an unknown name, as :func:`get_generator`.
     """
+    return _takes(_generator_class(name), option)
+
+
+def _generator_class(name: str) -> type[Generator]:
     load = _REGISTRY.get(name)
     if load is None:
         raise InputError(
             f"generator {name!r}: unknown; available generators: "
             + ", ".join(available_generators())
         )
-    params = _options(load())
+    return load()
+
+
+def _takes(cls: type[Generator], option: str) -> bool:
+    """Whether ``cls(option=...)`` is accepted. The class's own call signature is read, so
+    a class without ``__init__`` takes nothing (not ``object``'s ``*args, **kwargs``)."""
+    params = inspect.signature(cls).parameters
     return option in params or any(
         p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()
     )

@@ -62,7 +62,7 @@ class LearnedGenerator(Generator):
             ) from None
         from douga.models.frame_transformer import FrameTransformer, FrameTransformerConfig
         from douga.models.io import load_weights, read_config
-        from douga.training.train_transformer import load_vqgan
+        from douga.models.vqgan import load_vqgan
 
         folder = Path(checkpoint)
         if not folder.is_dir():
@@ -102,36 +102,47 @@ class LearnedGenerator(Generator):
     def frames_between(self, a: np.ndarray, b: np.ndarray, n: int,
                        context: PairContext) -> np.ndarray:
         """The n-1 frames between A and B when they are n frames apart: (n-1, H, W, 3) uint8."""
-        import torch
-
-        from douga.training.loop import to_tensor, to_uint8
-        from douga.training.train_transformer import generate_tokens
-
         caption = self._caption(context)
         key = (hashlib.sha1(a.tobytes()).hexdigest(), hashlib.sha1(b.tobytes()).hexdigest(),
                str(a.shape), str(n), caption, str(context.seed))
         if key in self._cache:
             return self._cache[key]
-        ends = to_tensor(np.stack([self._to_model(a), self._to_model(b)])).to(self.device)
-        tokens = self.vqgan.tokenize(ends).flatten(1)  # (2, L)
-        cfg = self.model.config
-        if self.text_encoder is not None:
-            text = self.text_encoder([caption]).to(self.device)
-        else:
-            text = torch.zeros(1, cfg.text_dim, device=self.device)
-        gen = torch.Generator(device=self.device).manual_seed(int(context.seed))
-        made = generate_tokens(self.model, tokens[:1], tokens[1:], n - 1, text,
-                               temperature=self.temperature, top_k=self.top_k, generator=gen)[0]
-        h, w = self.vqgan.config.token_shape
-        with torch.no_grad():
-            images = to_uint8(self.vqgan.decode_tokens(made.to(self.device).view(-1, h, w)))
-        if images.shape[1:3] != a.shape[:2]:
-            images = np.stack([cv2.resize(f, (a.shape[1], a.shape[0]),
-                                          interpolation=cv2.INTER_CUBIC) for f in images])
+        images = self.frames_for_captions(a, b, n, [caption], seed=context.seed)[0]
         if len(self._cache) >= MAX_CACHED_PAIRS:
             self._cache.pop(next(iter(self._cache)))
         self._cache[key] = images
         return images
+
+    def frames_for_captions(self, a: np.ndarray, b: np.ndarray, n: int, captions: list[str], *,
+                            seed: int = 0) -> np.ndarray:
+        """In-betweens of one pair for several captions at once (one batch, one seed).
+
+        Returns (len(captions), n-1, H, W, 3) uint8 at the keyframes' size.
+        """
+        import torch
+
+        from douga.models.frame_transformer import generate_tokens
+        from douga.models.frames import to_tensor, to_uint8
+
+        count = len(captions)
+        ends = to_tensor(np.stack([self._to_model(a), self._to_model(b)])).to(self.device)
+        tokens = self.vqgan.tokenize(ends).flatten(1)  # (2, L)
+        cfg = self.model.config
+        if self.text_encoder is not None:
+            text = self.text_encoder(captions).to(self.device)
+        else:
+            text = torch.zeros(count, cfg.text_dim, device=self.device)
+        gen = torch.Generator(device=self.device).manual_seed(int(seed))
+        made = generate_tokens(self.model, tokens[:1].expand(count, -1),
+                               tokens[1:].expand(count, -1), n - 1, text,
+                               temperature=self.temperature, top_k=self.top_k, generator=gen)
+        h, w = self.vqgan.config.token_shape
+        with torch.no_grad():
+            images = to_uint8(self.vqgan.decode_tokens(made.reshape(-1, h, w).to(self.device)))
+        if images.shape[1:3] != a.shape[:2]:
+            images = np.stack([cv2.resize(f, (a.shape[1], a.shape[0]),
+                                          interpolation=cv2.INTER_CUBIC) for f in images])
+        return images.reshape(count, n - 1, *images.shape[1:])
 
     # ------------------------------------------------------------------ the interface
     def inbetween(self, a: np.ndarray, b: np.ndarray, ts: Sequence[float], *,

@@ -242,3 +242,25 @@ def _sample(logits: torch.Tensor, *, temperature: float, top_k: int | None,
         logits = logits.masked_fill(logits < kth, float("-inf"))
     probs = F.softmax(logits.float(), dim=-1)
     return torch.multinomial(probs, 1, generator=generator)[:, 0]
+
+
+@torch.no_grad()
+def generate_tokens(model: FrameTransformer, first: torch.Tensor, last: torch.Tensor, n: int,
+                    text: torch.Tensor, *, temperature: float = 1.0, top_k: int | None = None,
+                    generator: torch.Generator | None = None) -> torch.Tensor:
+    """Tokens of the n frames between a first and a last frame, for a batch of B pairs.
+
+    ``first``, ``last``: (B, L) tokens; ``text``: (B, text_dim). Returns (B, n, L).
+    """
+    m = model.config.n_prev
+    dev = next(model.parameters()).device
+    first, last, text = first.to(dev), last.to(dev), text.to(dev)
+    frames = [first]
+    for i in range(1, n + 1):
+        prev = torch.stack([frames[max(i - 1 - j, 0)] for j in range(m)], dim=1)  # (B, M, L)
+        remaining = torch.full((first.shape[0],), n + 1 - i, device=dev)
+        frames.append(model.generate_frame(text, remaining, last, prev, temperature=temperature,
+                                           top_k=top_k, generator=generator))
+    if n == 0:
+        return first.new_zeros((first.shape[0], 0, first.shape[1]))
+    return torch.stack(frames[1:], dim=1).cpu()

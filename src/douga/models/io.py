@@ -15,7 +15,6 @@ import tempfile
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-import torch
 from torch import nn
 
 from douga.errors import InputError
@@ -86,11 +85,3 @@ def load_weights(model: M, folder: str | Path) -> M:
         first = str(e).splitlines()[0:2]
         raise InputError(f"{path}: weights do not fit the config ({' '.join(first)})") from None
     return model
-
-
-def state_size_mb(model: nn.Module) -> float:
-    return sum(t.numel() * t.element_size() for t in model.state_dict().values()) / 2**20
-
-
-def device_of(model: nn.Module) -> torch.device:
-    return next(model.parameters()).device

@@ -21,12 +21,15 @@ encoder outputs, the usual remedies for codebook collapse.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from douga.models.io import load_weights, read_config
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,6 @@ class VQGANConfig:
     dropout: float = 0.0
     disc_layers: int = 3
     disc_channels: int = 64
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         h, w = self.resolution
@@ -415,3 +417,9 @@ def codebook_usage(tokens: torch.Tensor, num_embeddings: int) -> tuple[float, fl
     p = counts / counts.sum().clamp(min=1)
     perplexity = float(torch.exp(-(p * (p + 1e-10).log()).sum()))
     return float((counts > 0).float().mean()), perplexity
+
+
+def load_vqgan(folder: str | Path) -> VQGAN:
+    """A trained VQ-GAN from its model folder, frozen, in eval mode."""
+    cfg = VQGANConfig.from_dict(read_config(folder, kind="vqgan"))
+    return load_weights(VQGAN(cfg), folder).eval().requires_grad_(False)

@@ -29,10 +29,15 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 from douga.errors import InputError
-from douga.models.frame_transformer import FrameTransformer, FrameTransformerConfig
-from douga.models.io import load_weights, read_config, save_model
+from douga.models.frame_transformer import (
+    FrameTransformer,
+    FrameTransformerConfig,
+    generate_tokens,
+)
+from douga.models.frames import to_tensor, to_uint8
+from douga.models.io import save_model
 from douga.models.perceptual import PerceptualLoss
-from douga.models.vqgan import VQGAN, VQGANConfig
+from douga.models.vqgan import VQGAN, load_vqgan
 from douga.training.clips import ClipDataset
 from douga.training.config import TransformerTrainConfig, build_dataclass, load_train_config
 from douga.training.loop import (
@@ -44,15 +49,7 @@ from douga.training.loop import (
     resume,
     save_checkpoint,
     save_grid,
-    to_tensor,
-    to_uint8,
 )
-
-
-def load_vqgan(folder: str | Path) -> VQGAN:
-    """A trained VQ-GAN from its model folder, frozen, in eval mode."""
-    cfg = VQGANConfig.from_dict(read_config(folder, kind="vqgan"))
-    return load_weights(VQGAN(cfg), folder).eval().requires_grad_(False)
 
 
 @dataclass
@@ -62,6 +59,14 @@ class TokenClips:
     tokens: list[np.ndarray]
     text: torch.Tensor  # (n_clips, text_dim); zeros when text is off
     examples: np.ndarray  # (n, 2): clip index, frame index i (1..T-2)
+
+    @classmethod
+    def from_flat(cls, flat: np.ndarray, lengths: list[int] | np.ndarray,
+                  text: torch.Tensor) -> TokenClips:
+        """From the (sum T, L) tokens of all clips end to end and each clip's length T."""
+        tokens = np.split(flat, np.cumsum(lengths)[:-1]) if len(lengths) else []
+        examples = [(c, i) for c, n in enumerate(lengths) for i in range(1, int(n) - 1)]
+        return cls(tokens, text, np.asarray(examples, dtype=np.int64).reshape(-1, 2))
 
     def batch(self, rows: torch.Tensor, n_prev: int) -> dict[str, torch.Tensor]:
         """Model inputs for the examples ``rows``."""
@@ -105,9 +110,7 @@ def tokenize_split(clips: ClipDataset, vqgan: VQGAN, text: torch.Tensor, *,
             flush()
     flush()
     flat = np.concatenate(parts) if parts else np.zeros((0, 1), np.int64)
-    tokens = np.split(flat, np.cumsum(lengths)[:-1]) if lengths else []
-    examples = [(c, i) for c, n in enumerate(lengths) for i in range(1, n - 1)]
-    return TokenClips(tokens, text, np.asarray(examples, dtype=np.int64).reshape(-1, 2))
+    return TokenClips.from_flat(flat, lengths, text)
 
 
 def _cached_tokens(out: Path, vqgan_folder: Path, clips: ClipDataset, vqgan: VQGAN,
@@ -120,11 +123,8 @@ def _cached_tokens(out: Path, vqgan_folder: Path, clips: ClipDataset, vqgan: VQG
     if path.is_file():
         with np.load(path, allow_pickle=False) as z:
             if str(z["key"]) == key:
-                lengths = z["lengths"]
-                flat = np.split(z["tokens"], np.cumsum(lengths)[:-1])
-                examples = [(c, i) for c, n in enumerate(lengths) for i in range(1, n - 1)]
-                return TokenClips(flat, torch.from_numpy(z["text"]),
-                                  np.asarray(examples, dtype=np.int64).reshape(-1, 2))
+                return TokenClips.from_flat(z["tokens"], z["lengths"],
+                                            torch.from_numpy(z["text"]))
     data = tokenize_split(clips, vqgan, _texts(clips, model_cfg))
     tmp = out / "tokens.tmp.npz"
     np.savez(tmp, key=np.asarray(key), lengths=np.asarray([t.shape[0] for t in data.tokens]),
@@ -273,28 +273,6 @@ def _sample(model: FrameTransformer, vqgan: VQGAN, data: TokenClips, path: Path)
         rows.append(to_uint8(vqgan.decode_tokens(full.view(-1, h, w))))
     model.train(was)
     save_grid(rows, path)
-
-
-@torch.no_grad()
-def generate_tokens(model: FrameTransformer, first: torch.Tensor, last: torch.Tensor, n: int,
-                    text: torch.Tensor, *, temperature: float = 1.0, top_k: int | None = None,
-                    generator: torch.Generator | None = None) -> torch.Tensor:
-    """Tokens of the n frames between a first and a last frame, for a batch of B pairs.
-
-    ``first``, ``last``: (B, L) tokens; ``text``: (B, text_dim). Returns (B, n, L).
-    """
-    m = model.config.n_prev
-    dev = next(model.parameters()).device
-    first, last, text = first.to(dev), last.to(dev), text.to(dev)
-    frames = [first]
-    for i in range(1, n + 1):
-        prev = torch.stack([frames[max(i - 1 - j, 0)] for j in range(m)], dim=1)  # (B, M, L)
-        remaining = torch.full((first.shape[0],), n + 1 - i, device=dev)
-        frames.append(model.generate_frame(text, remaining, last, prev, temperature=temperature,
-                                           top_k=top_k, generator=generator))
-    if n == 0:
-        return first.new_zeros((first.shape[0], 0, first.shape[1]))
-    return torch.stack(frames[1:], dim=1).cpu()
 
 
 def export(model: FrameTransformer, vqgan_folder: Path, out: Path) -> Path:

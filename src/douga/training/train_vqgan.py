@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from douga.errors import InputError
+from douga.models.frames import to_tensor, to_uint8
 from douga.models.io import save_model
 from douga.models.perceptual import PerceptualLoss
 from douga.models.vqgan import (
@@ -44,8 +45,6 @@ from douga.training.loop import (
     resume,
     save_checkpoint,
     save_grid,
-    to_tensor,
-    to_uint8,
 )
 
 
