@@ -24,7 +24,7 @@ from douga.generators.base import (
     get_generator,
 )
 from douga.generators.flow import FlowGenerator, PairReport
-from tests.tiny_models import tiny_checkpoint
+from tests.tiny_models import tiny_checkpoint, tiny_clip
 
 W, H = 240, 160
 SKY = (168, 212, 240)
@@ -87,9 +87,19 @@ def _generator(name: str) -> Generator:
     try:
         if name == "learned":
             return get_generator(name, checkpoint=_tiny_checkpoint())
+        if name == "clip":
+            from douga.guided.settings import GuidanceSpec
+
+            return get_generator(name, guidance=GuidanceSpec(
+                clip=str(_tiny_clip()), image="fourier", size=32, cutouts=2, images_interval=2))
         return get_generator(name)
     except MissingDependency as e:
         pytest.skip(str(e))
+
+
+@functools.cache
+def _tiny_clip() -> Path:
+    return tiny_clip(Path(tempfile.mkdtemp(prefix="douga-clip-")) / "clip")
 
 
 @functools.cache

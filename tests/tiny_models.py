@@ -48,3 +48,55 @@ def tiny_clip_set(folder: Path, *, clips: int = 12, frames: int = 8, size: int =
             split = "test" if i >= clips - 2 else "train"
             w.add(split, f, text="moves right" if step > 0 else "moves left", scene=i)
     return folder
+
+
+def tiny_clip(folder: Path) -> Path:
+    """A CLIP checkpoint folder (save_pretrained layout) with random weights: 32-px images,
+    16-d embeddings, a character-level tokenizer."""
+    import json
+    import string
+
+    import torch
+    from transformers import CLIPConfig, CLIPModel, CLIPTokenizer
+
+    folder.mkdir(parents=True, exist_ok=True)
+    chars = sorted(set(string.printable) - set(string.whitespace))
+    vocab = {c: i for i, c in enumerate(chars)}
+    vocab.update({c + "</w>": len(chars) + i for i, c in enumerate(chars)})
+    bos, eos = len(vocab), len(vocab) + 1
+    vocab.update({"<|startoftext|>": bos, "<|endoftext|>": eos})
+    (folder / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
+    (folder / "merges.txt").write_text("#version: 0.2\n", encoding="utf-8")
+    CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt")).save_pretrained(folder)
+    torch.manual_seed(0)
+    cfg = CLIPConfig(
+        text_config={"vocab_size": len(vocab), "hidden_size": 32, "intermediate_size": 64,
+                     "num_hidden_layers": 2, "num_attention_heads": 2,
+                     "max_position_embeddings": 64, "bos_token_id": bos, "eos_token_id": eos,
+                     "pad_token_id": eos},
+        vision_config={"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+                       "num_attention_heads": 2, "image_size": 32, "patch_size": 8},
+        projection_dim=16)
+    CLIPModel(cfg).save_pretrained(folder)
+    return folder
+
+
+TINY_WAV2CLIP = {"widths": (8, 16), "blocks": (1, 1), "projection": (16, 16)}
+
+
+def tiny_wav2clip_checkpoint(path: Path) -> Path:
+    """A Wav2CLIP checkpoint in the published (Lightning) layout, tiny and random, with a
+    trainer callback pickled by class as Lightning does."""
+    import torch
+
+    from douga.models.wav2clip import Wav2Clip, Wav2ClipConfig
+
+    torch.manual_seed(0)
+    model = Wav2Clip(Wav2ClipConfig(**TINY_WAV2CLIP))  # type: ignore[arg-type]
+    torch.save({"state_dict": dict(model.state_dict()), "epoch": 1,
+                "callbacks": {_Callback: {"best": 0.5}}}, path)
+    return path
+
+
+class _Callback:
+    """Stands for a trainer class a research checkpoint pickles (must not be needed to load)."""

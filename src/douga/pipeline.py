@@ -18,13 +18,30 @@ import numpy as np
 from douga.effects import FrameEffects
 from douga.errors import InputError
 from douga.generators import Generator, PairContext, get_generator
+from douga.generators.base import generator_takes
+from douga.guided.settings import GuidanceSpec
 from douga.images import fit_image, load_image
 from douga.music.musicmap import MusicMap
 from douga.project import Project
-from douga.render import DEFAULT_PRESET, RenderReport, Shot, image_digest, shot_key, write_shots
+from douga.render import (
+    DEFAULT_PRESET,
+    RenderReport,
+    Shot,
+    image_digest,
+    shot_key,
+    write_shots,
+    write_video,
+)
 from douga.timeline.model import FrameSpec, Timeline
 
-__all__ = ["PREVIEW_HEIGHT", "RenderSettings", "build_shots", "render_project", "render_size"]
+__all__ = [
+    "PREVIEW_HEIGHT",
+    "RenderSettings",
+    "build_shots",
+    "render_guided",
+    "render_project",
+    "render_size",
+]
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +62,16 @@ class RenderSettings:
     cache: bool = True  # keep finished shots in a cache beside the output
 
 
-def make_generator(name: str, checkpoint: Path | None) -> Generator:
-    """The named generator, given the model checkpoint when there is one."""
-    return get_generator(name) if checkpoint is None else get_generator(name, checkpoint=checkpoint)
+def make_generator(name: str, checkpoint: Path | None, *,
+                   guidance: GuidanceSpec | None = None) -> Generator:
+    """The named generator, given the model checkpoint and the guidance settings when it
+    takes them."""
+    options: dict[str, object] = {}
+    if checkpoint is not None:
+        options["checkpoint"] = checkpoint
+    if guidance is not None and generator_takes(name, "guidance"):
+        options["guidance"] = guidance
+    return get_generator(name, **options)
 
 
 def render_size(project: Project, *, preview: bool) -> tuple[int, int]:
@@ -139,6 +163,21 @@ def build_shots(
     return shots
 
 
+def _mp4_path(out_path: str | Path) -> Path:
+    out = Path(out_path)
+    if out.suffix.lower() != ".mp4":
+        raise InputError(f"{out}: expected an output path ending in .mp4")
+    return out
+
+
+def _reporter(progress: ProgressFn | None) -> ProgressFn:
+    def report(stage: str, fraction: float) -> None:
+        if progress is not None:
+            progress(stage, fraction)
+
+    return report
+
+
 def render_project(
     project: Project,
     out_path: str | Path,
@@ -172,16 +211,12 @@ def render_project(
     from douga.timeline import plan_timeline
 
     settings = settings or RenderSettings()
-    out = Path(out_path)
-    if out.suffix.lower() != ".mp4":
-        raise InputError(f"{out}: expected an output path ending in .mp4")
-
-    def report(stage: str, fraction: float) -> None:
-        if progress is not None:
-            progress(stage, fraction)
+    out = _mp4_path(out_path)
+    report = _reporter(progress)
 
     generator = make_generator(settings.generator or project.generator,
-                               settings.checkpoint or project.checkpoint)
+                               settings.checkpoint or project.checkpoint,
+                               guidance=project.guidance)
     size = render_size(project, preview=settings.preview)
     images = _load_keyframes(project, size)
     lyrics = load_lyrics(project.lyrics) if project.lyrics is not None else []
@@ -206,3 +241,88 @@ def render_project(
     log.info("rendered %s: %d shots made, %d from the cache", out, result.shots_rendered,
              result.shots_cached)
     return result, timeline
+
+
+def render_guided(
+    project: Project,
+    out_path: str | Path,
+    *,
+    music_map: MusicMap | None = None,
+    preview: bool = False,
+    device: str | None = None,
+    progress: ProgressFn | None = None,
+) -> RenderReport:
+    """Render a Music2Video / VQGAN-CLIP video of the whole song from ``guidance:``.
+
+    The song is analysed and cut into segments; each segment's images are optimised
+    towards its lyric or sound and its scheduled prompts; keyframes, if any, are shown
+    on their planned frames and the images start from and run up to them. Frames are
+    scaled to the output size, beat effects and lyric text are drawn, and the video
+    is written with the song.
+
+    Parameters
+    ----------
+    project : Project
+        Needs ``guidance.clip``; see :class:`douga.guided.settings.GuidanceSpec`.
+    out_path : str or Path
+        The mp4, written atomically.
+    music_map, preview, device, progress : keyword-only
+        A ready analysis; a 360-line draft; the torch device; ``progress(stage,
+        fraction)`` with stages "analysing", "guiding", "render".
+    """
+    import cv2
+
+    from douga.guided.music2video import KeyImage, music_video_snapshots, segment_targets
+    from douga.guided.segments import plan_segments
+    from douga.guided.video import frames_from_snapshots
+    from douga.guided.weights import load_guidance_models, new_guided_image
+    from douga.music.analyze import analyze_music
+    from douga.music.audio import load_audio
+    from douga.music.lyrics import load_lyrics
+    from douga.timeline import plan_timeline
+
+    out = _mp4_path(out_path)
+    report = _reporter(progress)
+    spec = project.guidance
+    models = load_guidance_models(spec, device=device)
+    samples, rate = load_audio(project.audio)
+    lyrics = load_lyrics(project.lyrics) if project.lyrics is not None else []
+    if music_map is None:
+        music_map = analyze_music(project.audio, progress=lambda s, f: report("analysing", f))
+    width, height = render_size(project, preview=preview)
+    fps = project.output.fps
+    frame_count = max(1, round(music_map.duration * fps))
+    guided = new_guided_image(models, spec, width=width, height=height, seed=project.seed)
+    opt_h, opt_w = guided.param.size
+
+    keys: list[KeyImage] = []
+    events: list = []
+    if project.keyframes:
+        timeline = plan_timeline(project, music_map, effects=not project.effects.is_none)
+        events = list(timeline.effects)
+        frame_count = timeline.frame_count
+        shown = _load_keyframes(project, (width, height))
+        for placement, picture in zip(timeline.keyframes, shown, strict=True):
+            small = cv2.resize(picture, (opt_w, opt_h), interpolation=cv2.INTER_AREA)
+            keys.append(KeyImage(placement.frame / fps, small, picture))
+    segments = plan_segments(music_map, samples, rate, lyrics=lyrics, spec=spec)
+    targets = segment_targets(segments, models.guide, samples=samples, rate=rate,
+                              audio_encoder=models.audio, consistency=spec.consistency)
+    log.info("guided video: %d segments, %d images", len(segments),
+             sum(s.images for s in segments))
+    snapshots = music_video_snapshots(segments, targets, guided, spec=spec, keyframes=keys,
+                                      progress=lambda f: report("guiding", f))
+    effects = FrameEffects(events, fps=fps, style=project.effects, lyrics=lyrics)
+
+    def frames() -> Iterator[np.ndarray]:
+        for i, image in enumerate(frames_from_snapshots(snapshots, fps=fps,
+                                                        frame_count=frame_count)):
+            if image.shape[:2] != (height, width):
+                image = cv2.resize(image, (width, height), interpolation=cv2.INTER_CUBIC)
+            yield effects.apply(image, i)
+
+    return write_video(out, frames(), fps=fps, audio=project.audio, frame_count=frame_count,
+                       width=width, height=height,
+                       crf=PREVIEW_CRF if preview else project.output.crf,
+                       preset=PREVIEW_PRESET if preview else DEFAULT_PRESET,
+                       progress=progress)

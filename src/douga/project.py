@@ -55,6 +55,7 @@ from pydantic import (
 
 from douga.effects import EffectStyle
 from douga.errors import InputError
+from douga.guided.settings import GuidanceSpec
 from douga.images import FitMode
 
 if TYPE_CHECKING:
@@ -270,7 +271,9 @@ class Project(_Model):
     """A whole project. Paths are absolute: relative ones are resolved against ``base_dir``."""
 
     audio: PathField
-    keyframes: list[Keyframe] = Field(min_length=1)
+    keyframes: list[Keyframe]
+    """At least one, unless ``guidance.prompts`` lets ``douga guided`` work from text alone
+    (``keyframes: []``)."""
     lyrics: PathField | None = None
     style: str | None = None
     output: OutputSpec = Field(default_factory=OutputSpec)
@@ -284,6 +287,8 @@ class Project(_Model):
     """Beat effects and lyric text; ``effects: none`` turns them all off."""
     seed: int = Field(default=0, ge=0)
     """Seed for generators that use randomness; the same seed renders the same video."""
+    guidance: GuidanceSpec = Field(default_factory=GuidanceSpec)
+    """Text- and audio-guided generation (``douga guided``, the ``clip`` generator)."""
     base_dir: PathField = Field(default_factory=Path.cwd)
     """Folder of the project file (not a key in the file); relative paths start here."""
 
@@ -321,6 +326,16 @@ class Project(_Model):
         for key in ("audio", "lyrics", "checkpoint"):
             if key in data:
                 data[key] = _absolute(data[key], base)
+        guidance = data.get("guidance")
+        if isinstance(guidance, dict):
+            data["guidance"] = guidance = {**guidance, **{
+                k: _weights_path(guidance[k], base, hub_name=k == "clip")
+                for k in ("clip", "vqgan", "audio_encoder") if isinstance(guidance.get(k), str)}}
+            if isinstance(guidance.get("prompts"), list):
+                guidance["prompts"] = [
+                    {**e, "image": _weights_path(e["image"], base, hub_name=False)}
+                    if isinstance(e, dict) and isinstance(e.get("image"), str) else e
+                    for e in guidance["prompts"]]
         kfs = data.get("keyframes")
         if isinstance(kfs, list):
             out: list[Any] = []
@@ -348,6 +363,15 @@ def _absolute(value: object, base: Path) -> object:
     return value
 
 
+def _weights_path(value: str, base: Path, *, hub_name: bool) -> str:
+    """A weights path made absolute; a hub name (``hub:org/model``) stays as it is."""
+    if hub_name and value.strip().startswith("hub:"):
+        return value.strip()
+    path = _absolute(value, base)
+    assert isinstance(path, Path)
+    return os.path.normpath(path)
+
+
 # ----------------------------------------------------------------- validation errors
 _FIELD_HELP = {
     "audio": "a path to the song (wav, flac, mp3, ogg, m4a), relative to the project file",
@@ -369,6 +393,13 @@ _FIELD_HELP = {
     "fit": "contain, cover or stretch",
     "effects": "none, or a mapping such as {flash: 1.0, zoom: 0.5, shake: 0, lyric_text: true}",
     "seed": "a whole number ≥ 0",
+    "guidance": "a mapping such as {clip: models/clip-vit-base-patch32, prompts: [{text: ...}]}",
+    "clip": "a CLIP checkpoint folder, relative to the project file (or a hub name)",
+    "vqgan": "a VQ-GAN folder or taming NAME.ckpt, relative to the project file",
+    "audio_encoder": "a Wav2CLIP checkpoint file, relative to the project file",
+    "prompts": "a list of prompts, each a mapping such as {text: 'a red fox | blurry:-0.5'}",
+    "section": "a section number, 1-based",
+    "lyric": "a lyric line number, 1-based",
 }
 
 
@@ -607,6 +638,9 @@ def load_project(path: str | Path) -> Project:
         project = Project.model_validate({**data, "base_dir": p.parent.resolve()})
     except ValidationError as e:
         raise InputError(format_validation_error(e, source=str(p), root=Project)) from None
+    if not project.keyframes and not project.guidance.prompts:
+        raise InputError(f"{p}: keyframes: got an empty list; expected a list of keyframes "
+                         "(or guidance.prompts, for `douga guided` from text alone)")
     _check_files(project, source=str(p))
     return project
 
@@ -618,6 +652,8 @@ def _check_files(project: Project, *, source: str) -> None:
         named.append(("lyrics", project.lyrics))
     if project.effects.font is not None:
         named.append(("effects.font", Path(project.effects.font)))
+    named += [(f"guidance.prompts[{i}].image", Path(e.image))
+              for i, e in enumerate(project.guidance.prompts) if e.image is not None]
     for where, file in named:
         try:
             exists, is_file = file.exists(), file.is_file()
@@ -677,6 +713,15 @@ def project_to_dict(project: Project, *, relative_to: Path) -> dict[str, Any]:
             data["effects"] = effects
     if project.seed:
         data["seed"] = project.seed
+    guidance = project.guidance.model_dump(mode="json", exclude_defaults=True)
+    for key in ("clip", "vqgan", "audio_encoder"):
+        if key in guidance and Path(guidance[key]).is_absolute():
+            guidance[key] = _relative(Path(guidance[key]), start)
+    for entry in guidance.get("prompts", []):
+        if entry.get("image"):
+            entry["image"] = _relative(Path(entry["image"]), start)
+    if guidance:
+        data["guidance"] = guidance
     return data
 
 

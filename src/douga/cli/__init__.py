@@ -188,6 +188,15 @@ def _check_project_files(proj: Any) -> int:
     return len(load_lyrics(proj.lyrics)) if proj.lyrics is not None else 0
 
 
+def _print_written(report: Any, work: str = "") -> None:
+    """One line: what a render wrote, and how long it took against the song."""
+    speed = report.seconds / max(report.duration, 1e-9)
+    _console().print(
+        f"wrote {escape(str(report.path))}: {report.width}x{report.height}, "
+        f"{report.fps:g} fps, {report.frame_count} frames ({report.duration:.2f} s); "
+        f"{work}{report.seconds:.1f} s ({speed:.2f}x the song's length)")
+
+
 def _load_song(path: Path, progress: ProgressFn) -> tuple[np.ndarray, int]:
     from douga.music.audio import load_audio
 
@@ -419,13 +428,45 @@ def render(
         report, timeline = render_project(proj, target, settings=settings, progress=progress)
     plan_path = target.with_suffix(".plan.json")
     _save(timeline.save, plan_path)
-    speed = report.seconds / max(report.duration, 1e-9)
-    _console().print(
-        f"wrote {escape(str(report.path))}: {report.width}x{report.height}, "
-        f"{report.fps:g} fps, {report.frame_count} frames ({report.duration:.2f} s); "
-        f"{report.shots_rendered} shots rendered, {report.shots_cached} from the cache; "
-        f"{report.seconds:.1f} s ({speed:.2f}x the song's length)")
+    _print_written(report, f"{report.shots_rendered} shots rendered, "
+                           f"{report.shots_cached} from the cache; ")
     _console().print(f"plan: {escape(str(plan_path))}")
+
+
+@app.command(epilog=_examples(
+    "douga guided project.yaml -o guided.mp4",
+    "douga guided project.yaml --preview",
+))
+@_guarded
+def guided(
+    project: Annotated[Path, typer.Argument(help="The project file, with a guidance: key.")],
+    out: Annotated[Path | None, typer.Option(
+        "-o", "--out", help="The mp4 to write (default: guided.mp4 beside the project, "
+        "guided-preview.mp4 with --preview).")] = None,
+    preview: Annotated[bool, typer.Option(
+        "--preview", help="A draft at 360 lines with a quick encoder.")] = False,
+    device: Annotated[str | None, typer.Option(
+        "--device", help="torch device such as cpu or cuda (default: cuda when available).")
+    ] = None,
+) -> None:
+    """Make a whole music video from prompts, lyrics and music (VQGAN-CLIP + Music2Video).
+
+    The song is cut into segments at strong beats, sections and lyric lines; each
+    segment's images follow its lyric or its sound (Wav2CLIP) and the scheduled
+    prompts, as many images per second as the music is intense. Keyframes, if any,
+    land on their planned frames. Needs CLIP weights: see `guidance:` in the README.
+    """
+    from douga.pipeline import render_guided
+    from douga.project import load_project
+
+    proj = load_project(project)
+    _check_project_files(proj)
+    name = "guided-preview.mp4" if preview else "guided.mp4"
+    target = out if out is not None else proj.base_dir / name
+    _writable(target)
+    with _progress("guiding", eta=True) as progress:
+        report = render_guided(proj, target, preview=preview, device=device, progress=progress)
+    _print_written(report)
 
 
 @app.command(epilog=_examples(
@@ -433,6 +474,8 @@ def render(
     "douga inbetween a.png b.png --frames 12 --out out/ --generator crossfade",
     "douga inbetween a.png b.png --frames 16 --out out/ --generator learned "
     "--checkpoint runs/digits-tf/model --text 'the ball hops over to the right'",
+    "douga inbetween a.png b.png --frames 8 --out out/ --generator clip "
+    "--clip models/clip-vit-base-patch32 --text 'cherry blossoms'",
 ))
 @_guarded
 def inbetween(
@@ -445,6 +488,8 @@ def inbetween(
     ] = "flow",
     checkpoint: Annotated[Path | None, typer.Option(
         "--checkpoint", help="Model folder for the learned generator.")] = None,
+    clip: Annotated[Path | None, typer.Option(
+        "--clip", help="CLIP checkpoint folder for the clip generator.")] = None,
     text: Annotated[str, typer.Option(
         "--text", help="What happens between the keyframes (for generators that read text).")
     ] = "",
@@ -460,7 +505,10 @@ def inbetween(
 
     if fit not in FIT_MODES:
         raise InputError(f"--fit {fit}: expected one of {', '.join(FIT_MODES)}")
-    gen = make_generator(generator, checkpoint)
+    from douga.guided.settings import GuidanceSpec
+
+    gen = make_generator(generator, checkpoint,
+                         guidance=GuidanceSpec(clip=str(clip)) if clip is not None else None)
     a = load_image(first)
     b = fit_image(load_image(second), a.shape[1], a.shape[0], mode=fit)  # type: ignore[arg-type]
 

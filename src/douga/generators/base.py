@@ -27,6 +27,7 @@ __all__ = [
     "check_pair",
     "generator_takes",
     "get_generator",
+    "pair_texts",
     "register_generator",
 ]
 
@@ -79,6 +80,14 @@ class Generator(ABC):
         context: PairContext | None = None,
     ) -> Iterator[np.ndarray]:
         """Yield one uint8 H×W×3 frame for each t in ``ts`` (0 < t < 1), in order."""
+
+
+def pair_texts(context: PairContext) -> list[str]:
+    """The texts that describe a pair: A's and B's (stripped, no repeats), else the style."""
+    parts = [t.strip() for t in (context.text_a, context.text_b) if t.strip()]
+    if parts:
+        return list(dict.fromkeys(parts))
+    return [context.style.strip()] if context.style.strip() else []
 
 
 def check_pair(a: np.ndarray, b: np.ndarray, ts: Sequence[float]) -> None:
@@ -182,3 +191,4 @@ register_generator("flow", "douga.generators.flow", "FlowGenerator")
 register_generator("crossfade", "douga.generators.simple", "CrossfadeGenerator")
 register_generator("hold", "douga.generators.simple", "HoldGenerator")
 register_generator("learned", "douga.generators.learned", "LearnedGenerator")
+register_generator("clip", "douga.generators.clip", "ClipGenerator")

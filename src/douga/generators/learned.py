@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from douga.errors import InputError, MissingDependency
-from douga.generators.base import Generator, PairContext, check_pair
+from douga.generators.base import Generator, PairContext, check_pair, pair_texts
 
 MAX_CACHED_PAIRS = 8
 
@@ -90,8 +90,7 @@ class LearnedGenerator(Generator):
 
     # ------------------------------------------------------------------ helpers
     def _caption(self, context: PairContext) -> str:
-        parts = [t.strip() for t in (context.text_a, context.text_b) if t.strip()]
-        return " ".join(dict.fromkeys(parts)) or context.style.strip()
+        return " ".join(pair_texts(context))
 
     def _to_model(self, img: np.ndarray) -> np.ndarray:
         h, w = self.vqgan.config.resolution

@@ -454,9 +454,10 @@ class InbetweenReport:
 def _generator_names(generators: Sequence[str] | None) -> tuple[list[str], bool]:
     """The names to run, baseline first, and whether they were chosen by the caller."""
     chosen = generators is not None
-    # by default every generator that works without a model checkpoint
+    # by default every generator that works without model weights
     names = list(generators) if generators is not None else [
-        n for n in available_generators() if not generator_takes(n, "checkpoint")]
+        n for n in available_generators()
+        if not (generator_takes(n, "checkpoint") or generator_takes(n, "guidance"))]
     out = [BASELINE]
     for n in names:
         if n not in out:

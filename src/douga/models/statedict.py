@@ -1,4 +1,4 @@
-"""Strict loading of a published torch state dict (a ``.pth``/``.pt`` file) by path.
+"""Strict loading of published torch weights by path: bare state dicts and training checkpoints.
 
 Third-party weights (the FID Inception, I3D) come as a bare state dict saved with
 ``torch.save(model.state_dict())``. They are loaded strictly: every parameter and
@@ -10,15 +10,17 @@ model's own value.
 
 from __future__ import annotations
 
+import pickle
+import types
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import torch
 from torch import nn
 
 from douga.errors import InputError
 
-__all__ = ["load_state_dict_file"]
+__all__ = ["load_state_dict_file", "read_checkpoint_state"]
 
 _OPTIONAL_SUFFIX = "num_batches_tracked"
 
@@ -91,3 +93,71 @@ def load_state_dict_file(model: M, path: str | Path, *, what: str,
     model.load_state_dict(full, strict=True)
     model.eval().requires_grad_(False)
     return model
+
+
+# ------------------------------------------------------------------ training checkpoints
+_TENSOR_GLOBALS = {
+    ("torch._utils", "_rebuild_tensor_v2"),
+    ("torch._utils", "_rebuild_parameter"),
+    ("torch._utils", "_rebuild_parameter_with_state"),
+    ("collections", "OrderedDict"),
+}
+
+
+class _Opaque:
+    """Stands in for any class a checkpoint names that is not a tensor (trainer callbacks,
+    hyper-parameter containers): it takes whatever it is given and runs no code."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        pass
+
+    def __setstate__(self, state: object) -> None:
+        pass
+
+
+class _TensorsOnlyUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in _TENSOR_GLOBALS or (
+            module == "torch" and isinstance(getattr(torch, name, None), torch.dtype)
+        ):
+            return super().find_class(module, name)
+        return _Opaque
+
+
+_tensors_only = types.SimpleNamespace(Unpickler=_TensorsOnlyUnpickler, load=pickle.load,
+                                      __name__="douga_tensors_only")
+
+
+def read_checkpoint_state(path: str | Path, *, what: str) -> dict[str, torch.Tensor]:
+    """The ``state_dict`` of a training checkpoint (PyTorch Lightning ``.ckpt`` or a bare one).
+
+    Research checkpoints pickle more than tensors (trainer callbacks, hyper-parameters
+    with their classes). They are read without running any of it: first with
+    ``weights_only=True``; if the file names other classes, with an unpickler that
+    rebuilds tensors and replaces every other class by an inert placeholder.
+
+    Raises
+    ------
+    InputError
+        Naming the file: missing, unreadable, or without a name -> tensor mapping.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{p}: file not found; expected {what}")
+    try:
+        data = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception:
+        try:
+            data = torch.load(p, map_location="cpu", weights_only=False,
+                              pickle_module=_tensors_only)
+        except Exception as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise InputError(f"{p}: cannot read it as a torch checkpoint ({first}); "
+                             f"expected {what}") from None
+    state = data.get("state_dict", data) if isinstance(data, dict) else None
+    if not isinstance(state, dict) or not state:
+        raise InputError(f"{p}: no state_dict in it; expected {what}")
+    tensors = {k: v for k, v in state.items() if isinstance(k, str) and isinstance(v, torch.Tensor)}
+    if not tensors:
+        raise InputError(f"{p}: its state_dict holds no tensors; expected {what}")
+    return tensors

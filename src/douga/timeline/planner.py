@@ -244,7 +244,8 @@ def _check_inputs(requests: Sequence[KeyframeRequest], mm: MusicMap, fps: float)
     if not (math.isfinite(mm.duration) and mm.duration >= 0):
         raise InputError(f"MusicMap.duration: got {mm.duration!r}; expected seconds >= 0")
     if not requests:
-        raise InputError("keyframes: the list is empty; expected at least one keyframe")
+        raise InputError("keyframes: the list is empty; expected at least one keyframe "
+                         "(`douga guided` makes a video from guidance.prompts alone)")
     for i, r in enumerate(requests):
         if r.beats is not None and not (math.isfinite(r.beats) and r.beats > 0):
             raise InputError(f"keyframes[{i}].beats: got {r.beats!r}; expected a positive "
