@@ -444,6 +444,8 @@ def test_project_guidance_paths_and_round_trip(tmp_path: Path) -> None:
         load_project(_guided_project(tmp_path, prompts=[{"text": "x"}, {"image": "nope.png"}]))
     with pytest.raises(InputError, match="a text, an image"):
         load_project(_guided_project(tmp_path, prompts=[{"lyric": 1}]))
+    with pytest.raises(InputError, match=r"guidance\.prompts\[0\]\.text: .*non-zero"):
+        load_project(_guided_project(tmp_path, prompts=[{"text": "sea:0"}]))
     hub = load_project(_guided_project(tmp_path, clip="hub:openai/clip-vit-base-patch32"))
     assert hub.guidance.clip == "hub:openai/clip-vit-base-patch32"
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = ["GuidanceSpec", "PromptEntry"]
 
@@ -46,6 +46,19 @@ class PromptEntry(_Model):
     """Apply while this lyric line is sung (1-based)."""
     at: str | None = None
     """Apply from this position on: ``bar:beat`` (1-based) or seconds such as ``"12.5s"``."""
+
+    @field_validator("text")
+    @classmethod
+    def _weighted(cls, v: str | None) -> str | None:
+        from douga.errors import InputError
+        from douga.guided.prompts import parse_prompts
+
+        if v is not None:
+            try:
+                parse_prompts(v, field="text")
+            except InputError as e:
+                raise ValueError(str(e).removeprefix("text: ")) from None
+        return v
 
     @model_validator(mode="after")
     def _one_scope(self) -> PromptEntry:
