@@ -1,4 +1,4 @@
-"""Reading and writing douga's JSON products (MusicMap, Timeline) with clear errors."""
+"""Reading and writing douga's JSON products (MusicMap, Timeline) with clear errors, atomically."""
 
 from __future__ import annotations
 
@@ -30,11 +30,17 @@ def read_json_object(path: str | Path, *, what: str) -> dict[str, Any]:
 
 def write_json(path: str | Path, data: dict[str, Any]) -> None:
     """Write ``data`` as JSON atomically: a temp file beside the target, then a rename."""
+    write_text_atomic(path, json.dumps(data, indent=1))
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` through a temp file beside it and a rename, so the
+    path never holds half a file."""
     p = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent or ".")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
         os.replace(tmp, p)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -22,6 +22,7 @@ from douga import __version__
 from douga.cli.common import (
     _STATE,
     ProgressFn,
+    _check_same_song,
     _console,
     _examples,
     _guarded,
@@ -31,6 +32,7 @@ from douga.cli.common import (
     _writable,
 )
 from douga.cli.dataset import dataset_app
+from douga.cli.export import export
 from douga.cli.train import train_app
 from douga.cli.video import eval_video
 from douga.errors import InputError
@@ -287,18 +289,6 @@ def plan(
               + (f", {n_lyrics} lyric lines" if proj.lyrics is not None else ""))
     _print_schedule(tl, mm, [k.at is not None for k in proj.keyframes])
     _write_outputs(mm, y, sr, json_out=json_out, plot=plot, timeline=tl)
-
-
-def _check_same_song(mm: MusicMap, song: Path, analysis: Path) -> None:
-    """A MusicMap of another song would plan nonsense: compare the durations."""
-    from douga.music.audio import audio_duration
-
-    seconds = audio_duration(song)
-    if abs(seconds - mm.duration) > 0.25 + 0.01 * seconds:
-        raise InputError(
-            f"{analysis}: analyses a song of {mm.duration:.2f} s but {song} lasts {seconds:.2f} s; "
-            "expected the analysis of the project's song (run `douga analyze` on it)"
-        )
 
 
 @app.command(
@@ -586,6 +576,11 @@ eval_app.command("video", epilog=_examples(
     "douga eval video data/clips --max-clips 50 --inception pt_inception-2015-12-05-6726825d.pth "
     "--i3d rgb_imagenet.pt --json video_scores.json",
 ))(eval_video)
+app.command(name="export", epilog=_examples(
+    "douga export project.yaml --otio mad.otio",
+    "douga export project.yaml --xsheet timesheet.csv --analysis song.map.json",
+    "douga export project.yaml --otio mad.otio --video video.mp4",
+))(export)
 
 
 @app.command(epilog=_examples("douga demo", "douga demo --out /tmp/douga_demo --seed 3"))

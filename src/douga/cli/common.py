@@ -142,3 +142,15 @@ def _save(save: Callable[[Path], object], path: Path) -> None:
 def _examples(*lines: str) -> str:
     """An epilog of examples, one per line, for ``--help``."""
     return "[bold]Examples[/]\n\n" + "\n\n".join(f"  [cyan]{escape(x)}[/]" for x in lines)
+
+
+def _check_same_song(mm: Any, song: Path, analysis: Path) -> None:
+    """A MusicMap of another song would plan nonsense: compare the durations."""
+    from douga.music.audio import audio_duration
+
+    seconds = audio_duration(song)
+    if abs(seconds - mm.duration) > 0.25 + 0.01 * seconds:
+        raise InputError(
+            f"{analysis}: analyses a song of {mm.duration:.2f} s but {song} lasts {seconds:.2f} s; "
+            "expected the analysis of the project's song (run `douga analyze` on it)"
+        )
