@@ -15,9 +15,10 @@ $(VENV)/.installed: pyproject.toml constraints.txt | $(VENV)/bin/python
 	touch $@
 
 # The tests cover the learned generator too: torch (CPU build, pinned in constraints.txt),
-# transformers, accelerate; PySceneDetect without its GUI OpenCV dependency.
+# transformers, accelerate; PySceneDetect without its GUI OpenCV dependency; the web UI
+# (Gradio) and Playwright, which drives Debian's Chromium (see test-deps).
 $(VENV)/.installed-dev: pyproject.toml constraints.txt | $(VENV)/bin/python
-	$(PIP) -e '.[dev,learned]'
+	$(PIP) -e '.[dev,learned,ui]'
 	$(PIP) --no-deps 'scenedetect==0.7.2'
 	$(PIP) platformdirs tqdm
 	touch $@ $(VENV)/.installed
@@ -35,13 +36,16 @@ typecheck: install-dev
 	$(VENV)/bin/mypy
 
 pytest: install-dev test-deps
-	$(VENV)/bin/pytest -q
+	DOUGA_REQUIRE_BROWSER=1 $(VENV)/bin/pytest -q
 
-# A CJK font from Debian for the lyric-text tests (douga itself bundles no font file).
+# A CJK font from Debian for the lyric-text tests (douga itself bundles no font file), and
+# Debian's Chromium for the browser test of the web UI.
 test-deps:
 	@fc-list 2>/dev/null | grep -qi "wqy\|noto.*cjk" || test -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null) || \
 	  echo "warning: could not install fonts-wqy-microhei; the CJK lyric tests will be skipped"
+	@command -v chromium >/dev/null || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
 test: lint typecheck pytest
 

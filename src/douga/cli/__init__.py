@@ -576,6 +576,33 @@ eval_app.command("video", epilog=_examples(
     "douga eval video data/clips --max-clips 50 --inception pt_inception-2015-12-05-6726825d.pth "
     "--i3d rgb_imagenet.pt --json video_scores.json",
 ))(eval_video)
+
+
+@app.command(epilog=_examples(
+    "douga ui",
+    "douga ui --root ~/mads --port 8000",
+))
+@_guarded
+def ui(
+    root: Annotated[Path, typer.Option(
+        "--root", help="The workspace: the only folder the UI reads and writes (projects are "
+        "its sub-folders).")] = Path("."),
+    host: Annotated[str, typer.Option(
+        "--host", help="Address to listen on; 127.0.0.1 keeps it to this computer.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port.")] = 7860,
+) -> None:
+    """Start douga studio, the web UI, at http://HOST:PORT (Ctrl+C stops it)."""
+    from douga.ui.app import launch
+
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        _console().print(f"[yellow]warning[/]: listening on {escape(host)}: anyone who can "
+                         "reach this computer can use douga and the files under --root")
+    _console().print(f"douga studio: http://{escape(host)}:{port} (workspace "
+                     f"{escape(str(root.resolve()))})")
+    launch(root, host=host, port=port)
+
+
 app.command(name="export", epilog=_examples(
     "douga export project.yaml --otio mad.otio",
     "douga export project.yaml --xsheet timesheet.csv --analysis song.map.json",

@@ -1,0 +1,1 @@
+"""douga studio: the web UI (Gradio). ``douga ui`` starts it."""

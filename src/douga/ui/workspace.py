@@ -1,0 +1,299 @@
+"""What the web UI does, without the UI: a project folder inside a root, uploads, the schedule.
+
+Kept apart from the Gradio wiring (:mod:`douga.ui.app`) so that it can be tested
+without a browser. Every file the UI reads or writes stays inside the workspace root:
+paths typed by the user are resolved against it and refused when they lead outside
+(``..``, absolute paths elsewhere, symbolic links pointing out). Uploads are checked
+(size, type, and that they decode) before they are copied in, under a cleaned-up
+name; a bad upload is an :class:`~douga.errors.InputError` naming the file and what
+was expected, and nothing is written.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from douga.errors import DougaError, InputError
+from douga.project import (
+    IMAGE_SUFFIXES,
+    LYRICS_SUFFIXES,
+    PROJECT_FILENAME,
+    Project,
+    dump_project,
+    format_validation_error,
+    load_project,
+    project_to_dict,
+)
+
+__all__ = [
+    "AUDIO_SUFFIXES",
+    "MAX_BYTES",
+    "SCHEDULE_COLUMNS",
+    "GeneratorStatus",
+    "Workspace",
+    "generator_status",
+    "safe_name",
+    "schedule_rows",
+]
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".m4a", ".opus", ".aac")
+MAX_BYTES = {"song": 200 * 2**20, "keyframe": 40 * 2**20, "lyrics": 2**20}
+SCHEDULE_COLUMNS = ["order", "image", "text", "at", "cut", "beats"]
+
+
+def safe_name(name: str, *, default: str = "file") -> str:
+    """A file name without folders or odd characters: ``../../x y.png`` -> ``x_y.png``."""
+    base = re.split(r"[\\/]", name)[-1]
+    clean = re.sub(r"[^\w.-]+", "_", base).lstrip(".")
+    return clean[:120] or default
+
+
+class Workspace:
+    """The folder of the project being edited, inside a root the UI may touch.
+
+    Parameters
+    ----------
+    root
+        The only folder the UI reads from or writes to (created when missing).
+    name
+        The project's sub-folder of ``root`` (a relative path inside it).
+    """
+
+    def __init__(self, root: str | Path, name: str = "untitled") -> None:
+        self.root = Path(root).expanduser().resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.folder = self.inside(name)
+
+    # ------------------------------------------------------------------ paths
+    def inside(self, relative: str | Path) -> Path:
+        """``relative`` resolved inside the root; an InputError when it leads outside."""
+        text = str(relative).strip()
+        if not text or "\x00" in text:
+            raise InputError(f"folder {text!r}: expected a folder name inside {self.root}")
+        path = (self.root / text).resolve()
+        if path != self.root and self.root not in path.parents:
+            raise InputError(f"{text}: outside the workspace {self.root}; expected a folder "
+                             "inside it")
+        return path
+
+    @property
+    def project_file(self) -> Path:
+        return self.folder / PROJECT_FILENAME
+
+    def open(self, relative: str) -> Project:
+        """Switch to an existing project folder inside the root and load its project file."""
+        folder = self.inside(relative)
+        if not (folder / PROJECT_FILENAME).is_file():
+            raise InputError(f"{relative}: no {PROJECT_FILENAME} in it; expected a project "
+                             "folder (make one with `douga new` or by uploading a song)")
+        project = load_project(folder / PROJECT_FILENAME)
+        self.folder = folder
+        return project
+
+    def project(self) -> Project | None:
+        """The project being edited, or None before a song and a keyframe are uploaded."""
+        return load_project(self.project_file) if self.project_file.is_file() else None
+
+    def listing(self) -> list[str]:
+        """Project folders under the root (relative), for the open menu."""
+        return sorted(str(p.parent.relative_to(self.root)) for p in
+                      self.root.glob(f"*/{PROJECT_FILENAME}"))
+
+    # ------------------------------------------------------------------ uploads
+    def _take(self, upload: str | Path, kind: str, suffixes: Sequence[str], folder: Path,
+              name: str | None = None) -> Path:
+        src = Path(upload)
+        shown = safe_name(src.name)
+        if src.suffix.lower() not in suffixes:
+            raise InputError(f"{shown}: a {src.suffix or 'nameless'} file; expected a {kind} "
+                             f"({', '.join(suffixes)})")
+        size = src.stat().st_size
+        if size > MAX_BYTES[kind]:
+            raise InputError(f"{shown}: {size / 2**20:.1f} MiB; a {kind} may be at most "
+                             f"{MAX_BYTES[kind] / 2**20:.0f} MiB")
+        if size == 0:
+            raise InputError(f"{shown}: the file is empty; expected a {kind}")
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / (name or shown)
+        stem, suffix, n = target.stem, target.suffix, 2
+        while name is None and target.exists():
+            target = folder / f"{stem}_{n}{suffix}"
+            n += 1
+        tmp = target.with_name(f".upload-{target.name}")  # keeps the suffix the checks read
+        shutil.copyfile(src, tmp)
+        try:
+            _check_upload(tmp, kind, shown)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        tmp.replace(target)
+        return target
+
+    def add_song(self, upload: str | Path) -> Path:
+        """Copy a song in (as ``song.EXT``) after checking that it decodes."""
+        suffix = Path(upload).suffix.lower()
+        for old in self.folder.glob("song.*"):
+            if old.suffix.lower() != suffix:
+                old.unlink()
+        return self._take(upload, "song", AUDIO_SUFFIXES, self.folder, f"song{suffix}")
+
+    def add_keyframes(self, uploads: Sequence[str | Path]) -> list[Path]:
+        """Copy keyframe images into ``kf/`` after checking that each decodes."""
+        return [self._take(u, "keyframe", IMAGE_SUFFIXES, self.folder / "kf") for u in uploads]
+
+    def add_lyrics(self, upload: str | Path) -> Path:
+        """Copy an LRC or SRT file in (as ``lyrics.EXT``) after parsing it."""
+        suffix = Path(upload).suffix.lower()
+        return self._take(upload, "lyrics", LYRICS_SUFFIXES, self.folder, f"lyrics{suffix}")
+
+    # ------------------------------------------------------------------ the project
+    def save(self, data: dict[str, Any], *, source: str = "project") -> Project:
+        """Validate project data (paths relative to the folder) and write ``project.yaml``."""
+        from pydantic import ValidationError
+
+        try:
+            project = Project.model_validate({**data, "base_dir": self.folder})
+        except ValidationError as e:
+            raise InputError(format_validation_error(e, source=source, root=Project)) from None
+        for where, path in [("audio", project.audio)] + [
+                (f"keyframes[{i}].image", kf.image) for i, kf in enumerate(project.keyframes)]:
+            if not _is_within(path, self.root):
+                raise InputError(f"{source}: {where}: {path} is outside the workspace")
+        dump_project(project, self.project_file)
+        return project
+
+    def update(self, *, song: Path | None = None, keyframes: Sequence[Path] = (),
+               lyrics: Path | None = None, **fields: Any) -> Project:
+        """The project with a new song, more keyframes, lyrics or other top-level fields."""
+        current = self.project()
+        data = project_to_dict(current, relative_to=self.folder) if current else {}
+        if song is not None:
+            data["audio"] = song.name
+        if keyframes:
+            data["keyframes"] = data.get("keyframes", []) + [
+                {"image": str(p.relative_to(self.folder))} for p in keyframes]
+        if lyrics is not None:
+            data["lyrics"] = lyrics.name
+        data.update({k: v for k, v in fields.items() if v is not None})
+        if "audio" not in data:
+            raise InputError("upload a song first; the project needs one")
+        if not data.get("keyframes"):
+            raise InputError("upload at least one keyframe image; the project needs one")
+        return self.save(data)
+
+    def apply_schedule(self, rows: Sequence[Sequence[Any]]) -> Project:
+        """Rewrite the keyframes from the schedule table (see :data:`SCHEDULE_COLUMNS`).
+
+        Rows are put in the order of their ``order`` column; an empty ``image`` drops the
+        row. Errors name the row as the table shows it.
+        """
+        current = self.project()
+        if current is None:
+            raise InputError("no project yet: upload a song and keyframes first")
+        entries = []
+        for i, row in enumerate(rows):
+            cells = dict(zip(SCHEDULE_COLUMNS, list(row) + [None] * len(SCHEDULE_COLUMNS),
+                             strict=False))
+            image = str(cells["image"] or "").strip()
+            if not image:
+                continue
+            try:
+                order = float(cells["order"]) if str(cells["order"] or "").strip() else i + 1
+            except (TypeError, ValueError):
+                raise InputError(f"schedule row {i + 1}: order {cells['order']!r}; expected a "
+                                 "number") from None
+            entry: dict[str, Any] = {"image": image}
+            for key in ("text", "at"):
+                value = str(cells[key] or "").strip()
+                if value:
+                    entry[key] = value
+            if _truthy(cells["cut"]):
+                entry["cut"] = True
+            beats = str(cells["beats"] or "").strip()
+            if beats:
+                entry["beats"] = beats
+            entries.append((order, i, entry))
+        data = project_to_dict(current, relative_to=self.folder)
+        data["keyframes"] = [e for _, _, e in sorted(entries, key=lambda x: (x[0], x[1]))]
+        for entry in data["keyframes"]:
+            self.inside(self.folder.relative_to(self.root) / entry["image"])
+        return self.save(data, source="schedule")
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or str(value).strip().lower() in ("true", "1", "yes", "y", "x", "cut")
+
+
+def _is_within(path: Path, root: Path) -> bool:
+    resolved = Path(path).resolve()
+    return resolved == root or root in resolved.parents
+
+
+def _check_upload(path: Path, kind: str, shown: str) -> None:
+    """Decode enough of an upload to know it is what it claims; InputError naming ``shown``."""
+    try:
+        if kind == "keyframe":
+            from douga.images import check_image
+
+            check_image(path)
+        elif kind == "lyrics":
+            from douga.music.lyrics import load_lyrics
+
+            load_lyrics(path)
+        else:
+            from douga.music.audio import audio_duration
+
+            if audio_duration(path) <= 0:
+                raise InputError(f"{path}: no audio in it")
+    except DougaError as e:
+        message = str(e).replace(str(path), shown)
+        raise InputError(message) from None
+
+
+def schedule_rows(project: Project) -> list[list[Any]]:
+    """The keyframes as schedule-table rows: order, image (relative), text, at, cut, beats."""
+    rows = []
+    for i, kf in enumerate(project.keyframes):
+        rows.append([i + 1, Path(kf.image).relative_to(project.base_dir).as_posix(),
+                     kf.text or "", str(kf.at) if kf.at is not None else "", kf.cut,
+                     "" if kf.beats is None else f"{kf.beats:g}"])
+    return rows
+
+
+@dataclass(frozen=True)
+class GeneratorStatus:
+    """Whether a generator can run for this project, and if not, why."""
+
+    name: str
+    available: bool
+    reason: str = ""
+
+
+def generator_status(project: Project | None) -> list[GeneratorStatus]:
+    """Every registered generator, with what it is missing (packages or weights)."""
+    from douga.generators import available_generators
+    from douga.generators.base import generator_takes
+
+    torch_ok = importlib.util.find_spec("torch") is not None
+    out = []
+    for name in available_generators():
+        needs_checkpoint = generator_takes(name, "checkpoint")
+        needs_guidance = generator_takes(name, "guidance")
+        reason = ""
+        if (needs_checkpoint or needs_guidance) and not torch_ok:
+            reason = "needs torch: pip install 'douga[learned]'"
+        elif needs_checkpoint and (project is None or project.checkpoint is None
+                                   or not project.checkpoint.is_dir()):
+            reason = "needs a model folder: `checkpoint:` in project.yaml (douga train)"
+        elif needs_guidance:
+            clip = project.guidance.clip if project is not None else None
+            if clip is None or not (clip.startswith("hub:") or Path(clip).is_dir()):
+                reason = "needs CLIP weights: `guidance: {clip: FOLDER}` in project.yaml"
+        out.append(GeneratorStatus(name, not reason, reason))
+    return out
