@@ -180,8 +180,9 @@ def build_app(root: str | Path, *, name: str = "untitled") -> Any:
         message = gr.Markdown(elem_id="message")
         with gr.Row():
             song = gr.File(label="Song", file_types=list(AUDIO_SUFFIXES), elem_id="song")
-            keyframes = gr.File(label="Keyframes", file_count="multiple", elem_id="keyframes",
-                                file_types=list(IMAGE_SUFFIXES))
+            keyframes = gr.File(label="Keyframes (drag to reorder)", file_count="multiple",
+                                elem_id="keyframes", file_types=list(IMAGE_SUFFIXES),
+                                allow_reordering=True)
             lyrics = gr.File(label="Lyrics (LRC or SRT)", file_types=list(LYRICS_SUFFIXES),
                              elem_id="lyrics")
         add_btn = gr.Button("Add to project", elem_id="add", variant="primary")
