@@ -65,10 +65,12 @@ def _files(folder: Path) -> dict[str, Path]:
 def test_upload_analyse_preview_download(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     import av
 
+    from douga.demo import write_demo_project
     from douga.ui.app import launch
 
     files = _files(tmp_path / "uploads")
     root = tmp_path / "workspace"
+    write_demo_project(root / "older", seconds=8.0, width=160, height=96)  # to open later
     port = _free_port()
     app = launch(root, port=port, name="mad", block=False)
     try:
@@ -120,5 +122,11 @@ def test_upload_analyse_preview_download(browser, tmp_path: Path) -> None:  # ty
             frames = sum(1 for _ in container.decode(video=0))
         assert frames == 48  # 4 s at 12 fps
         assert (root / "mad" / "preview.plan.json").is_file()
+
+        # open the other project folder of the workspace
+        page.locator("#folder input").fill("older")
+        page.locator("#open").click()
+        page.locator("#message").get_by_text("7 keyframes").wait_for()
+        assert page.locator("#schedule").get_by_text("kf/07.png").count() == 1
     finally:
         app.close()
