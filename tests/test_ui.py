@@ -43,6 +43,8 @@ def test_safe_name() -> None:
     assert safe_name("C:\\Users\\me\\kf 01.png") == "kf_01.png"
     assert safe_name("..hidden") == "hidden"
     assert safe_name("") == "file"
+    long = safe_name("b" * 130 + ".png")
+    assert long.endswith(".png") and len(long) == 104
 
 
 def test_paths_stay_inside_the_workspace(tmp_path: Path) -> None:
@@ -62,14 +64,14 @@ def test_paths_stay_inside_the_workspace(tmp_path: Path) -> None:
 def test_a_project_from_uploads(tmp_path: Path, uploads: Path) -> None:
     ws = Workspace(tmp_path, "mad")
     assert ws.project() is None
-    song = ws.add_song(uploads / "My Song.wav")
-    kfs = ws.add_keyframes([uploads / "kf 1.png", uploads / "kf 2.png", uploads / "kf 1.png"])
-    lyrics = ws.add_lyrics(uploads / "words.lrc")
-    assert song.name == "song.wav" and lyrics.name == "lyrics.lrc"
-    assert [p.name for p in kfs] == ["kf_1.png", "kf_2.png", "kf_1_2.png"]
-    project = ws.update(song=song, keyframes=kfs, lyrics=lyrics, style="ink")
+    project = ws.add(song=uploads / "My Song.wav", lyrics=uploads / "words.lrc",
+                     keyframes=[uploads / "kf 1.png", uploads / "kf 2.png", uploads / "kf 1.png"])
+    assert project.audio.name == "song.wav" and project.lyrics.name == "lyrics.lrc"
+    assert [kf.image.name for kf in project.keyframes] == ["kf_1.png", "kf_2.png", "kf_1_2.png"]
+    assert all(kf.image.is_file() for kf in project.keyframes)
+    project = ws.edit(style="ink")
     assert ws.project_file.is_file() and project.style == "ink"
-    assert [kf.image for kf in project.keyframes] == kfs
+    assert ws.edit(style=None).style is None
     assert ws.listing() == ["mad"]
     rows = schedule_rows(project)
     assert rows[0] == [1, "kf/kf_1.png", "", "", False, ""]
@@ -77,7 +79,7 @@ def test_a_project_from_uploads(tmp_path: Path, uploads: Path) -> None:
     rows[0][0], rows[1][0] = 2, 1
     rows[1][3], rows[1][4], rows[1][2] = "1:3", "true", "she turns"
     rows[2][1] = ""
-    project = ws.apply_schedule(rows)
+    project = ws.edit(rows)
     assert [Path(kf.image).name for kf in project.keyframes] == ["kf_2.png", "kf_1.png"]
     assert str(project.keyframes[0].at) == "1:3" and project.keyframes[0].cut
     assert project.keyframes[0].text == "she turns"
@@ -86,55 +88,85 @@ def test_a_project_from_uploads(tmp_path: Path, uploads: Path) -> None:
 
 def test_bad_uploads_are_refused_and_nothing_is_written(tmp_path: Path, uploads: Path) -> None:
     ws = Workspace(tmp_path, "mad")
-    with pytest.raises(InputError, match=r"broken\.png"):
-        ws.add_keyframes([uploads / "broken.png"])
-    with pytest.raises(InputError, match="expected a keyframe"):
-        ws.add_keyframes([uploads / "notes.txt"])
-    with pytest.raises(InputError, match="expected a song"):
-        ws.add_song(uploads / "kf 1.png")
-    with pytest.raises(InputError, match=r"bad\.lrc"):
-        ws.add_lyrics(uploads / "bad.lrc")
+    song, kf = uploads / "My Song.wav", uploads / "kf 1.png"
     fake = tmp_path / "fake.wav"
     fake.write_bytes(b"RIFF....WAVEjunk")
-    with pytest.raises(InputError, match=r"fake\.wav"):
-        ws.add_song(fake)
     big = tmp_path / "big.lrc"
     big.write_bytes(b"[00:01.00]x\n" * (MAX_BYTES["lyrics"] // 10))
-    with pytest.raises(InputError, match="at most"):
-        ws.add_lyrics(big)
-    leftovers = [p for p in ws.folder.rglob("*") if p.is_file()] if ws.folder.exists() else []
-    assert leftovers == []
-    with pytest.raises(InputError, match="song first"):
-        ws.update(keyframes=[])
+    for kwargs, message in (
+            ({"song": song, "keyframes": [kf, uploads / "broken.png"]}, r"broken\.png"),
+            ({"song": song, "keyframes": [uploads / "notes.txt"]}, "expected a keyframe"),
+            ({"song": kf, "keyframes": [kf]}, "expected a song"),
+            ({"song": fake, "keyframes": [kf]}, r"fake\.wav"),
+            ({"song": song, "keyframes": [kf], "lyrics": uploads / "bad.lrc"}, r"bad\.lrc"),
+            ({"song": song, "keyframes": [kf], "lyrics": big}, "at most"),
+            ({"keyframes": [kf]}, "needs a song"),
+            ({"song": song}, "needs a song and at least one keyframe")):
+        with pytest.raises(InputError, match=message):
+            ws.add(**kwargs)  # type: ignore[arg-type]
+        leftovers = [p for p in ws.folder.rglob("*") if p.is_file()] if ws.folder.exists() else []
+        assert leftovers == [], kwargs
+    # a bad upload into an existing project leaves it as it was
+    ws.add(song=song, keyframes=[kf])
+    before = sorted(p.relative_to(ws.folder) for p in ws.folder.rglob("*"))
+    text = ws.project_file.read_text()
+    for kwargs in ({"song": fake}, {"song": uploads / "notes.txt"},
+                   {"keyframes": [kf, uploads / "broken.png"]}):
+        with pytest.raises(InputError):
+            ws.add(**kwargs)  # type: ignore[arg-type]
+        assert sorted(p.relative_to(ws.folder) for p in ws.folder.rglob("*")) == before
+        assert ws.project_file.read_text() == text
 
 
 def test_schedule_errors_name_the_row(tmp_path: Path, uploads: Path) -> None:
     ws = Workspace(tmp_path, "mad")
-    ws.update(song=ws.add_song(uploads / "My Song.wav"),
-              keyframes=ws.add_keyframes([uploads / "kf 1.png", uploads / "kf 2.png"]))
+    ws.add(song=uploads / "My Song.wav", keyframes=[uploads / "kf 1.png", uploads / "kf 2.png"])
     rows = schedule_rows(ws.project())  # type: ignore[arg-type]
     with pytest.raises(InputError, match="order"):
-        ws.apply_schedule([["first", *rows[0][1:]], rows[1]])
+        ws.edit([["first", *rows[0][1:]], rows[1]])
     rows[1][3] = "soon"
     with pytest.raises(InputError, match=r"schedule: keyframes\[1\]\.at"):
-        ws.apply_schedule(rows)
+        ws.edit(rows)
     rows[1][3], rows[1][1] = "", "../../outside.png"
-    with pytest.raises(InputError):
-        ws.apply_schedule(rows)
+    with pytest.raises(InputError, match="outside the workspace"):
+        ws.edit(rows)
+    with pytest.raises(InputError, match=r"output\.width"):
+        ws.edit(schedule_rows(ws.project()), output={"width": 7, "height": 96, "fps": 12})
     assert len(ws.project().keyframes) == 2  # type: ignore[union-attr]
+    assert ws.project().output.width == 1280  # type: ignore[union-attr]
+
+
+def test_a_project_naming_files_outside_is_refused(tmp_path: Path, uploads: Path) -> None:
+    import shutil
+
+    ws = Workspace(tmp_path / "root", "mad")
+    ws.add(song=uploads / "My Song.wav", keyframes=[uploads / "kf 1.png"])
+    shutil.copy(uploads / "words.lrc", tmp_path / "secret.lrc")
+    text = ws.project_file.read_text()
+    ws.project_file.write_text(text + "lyrics: ../../secret.lrc\n")
+    with pytest.raises(InputError, match=r"lyrics: .*outside the workspace"):
+        ws.project()
+    with pytest.raises(InputError, match="outside the workspace"):
+        Workspace(tmp_path / "root").open("mad")
+    (tmp_path / "elsewhere").mkdir()
+    other = Workspace(tmp_path / "root", "other")
+    other.folder.mkdir()
+    os.symlink(tmp_path / "elsewhere", other.folder / "kf")  # kf/ leads out of the root
+    with pytest.raises(InputError, match="outside the workspace"):
+        other.add(song=uploads / "My Song.wav", keyframes=[uploads / "kf 2.png"])
+    assert list((tmp_path / "elsewhere").iterdir()) == []
 
 
 def test_generator_status_says_what_is_missing(tmp_path: Path, uploads: Path) -> None:
     ws = Workspace(tmp_path, "mad")
-    project = ws.update(song=ws.add_song(uploads / "My Song.wav"),
-                        keyframes=ws.add_keyframes([uploads / "kf 1.png"]))
+    project = ws.add(song=uploads / "My Song.wav", keyframes=[uploads / "kf 1.png"])
     status = {s.name: s for s in generator_status(project)}
     assert status["flow"].available and status["crossfade"].available
     assert not status["learned"].available and "checkpoint" in status["learned"].reason
     assert not status["clip"].available and "CLIP weights" in status["clip"].reason
-    clip_dir = tmp_path / "clip"
+    clip_dir = ws.folder / "clip"
     clip_dir.mkdir()
-    project = ws.update(guidance={"clip": str(clip_dir)})
+    project = ws.edit(guidance={"clip": "clip"})
     assert {s.name: s for s in generator_status(project)}["clip"].available
 
 

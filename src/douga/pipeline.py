@@ -214,9 +214,12 @@ def render_project(
     out = _mp4_path(out_path)
     report = _reporter(progress)
 
-    generator = make_generator(settings.generator or project.generator,
-                               settings.checkpoint or project.checkpoint,
-                               guidance=project.guidance)
+    name = settings.generator or project.generator
+    # the project's checkpoint is for the generators that take one; a --checkpoint given
+    # with a generator that takes none is an error (make_generator says so)
+    checkpoint = settings.checkpoint or (
+        project.checkpoint if generator_takes(name, "checkpoint") else None)
+    generator = make_generator(name, checkpoint, guidance=project.guidance)
     size = render_size(project, preview=settings.preview)
     images = _load_keyframes(project, size)
     lyrics = load_lyrics(project.lyrics) if project.lyrics is not None else []
@@ -280,6 +283,7 @@ def render_guided(
     from douga.music.audio import load_audio
     from douga.music.lyrics import load_lyrics
     from douga.timeline import plan_timeline
+    from douga.timeline.effects import schedule_effects
 
     out = _mp4_path(out_path)
     report = _reporter(progress)
@@ -296,7 +300,8 @@ def render_guided(
     opt_h, opt_w = guided.param.size
 
     keys: list[KeyImage] = []
-    events: list = []
+    events = ([] if project.effects.is_none else
+              schedule_effects(music_map, [], fps=fps, frame_count=frame_count))
     if project.keyframes:
         timeline = plan_timeline(project, music_map, effects=not project.effects.is_none)
         events = list(timeline.effects)

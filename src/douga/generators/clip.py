@@ -71,12 +71,17 @@ class ClipGenerator(Generator):
         targets = [Target(v, p.weight) for v, p in zip(texts, prompts, strict=True)]
         b_vector = embed_images(self.models.guide, [small_b], seed=context.seed)[0]
         order = sorted(range(len(ts)), key=lambda i: float(ts[i]))
+        in_order = order == list(range(len(ts)))  # the usual case: stream the frames
         made: dict[int, np.ndarray] = {}
         for i in order:
             t = float(ts[i])
             pull = self.spec.keyframe_weight * t
             guided.step([*targets, Target(b_vector, pull)], self.spec.images_interval,
                         pixel_target=small_b, pixel_weight=pull * t)
-            made[i] = cv2.resize(guided.image(), (w, h), interpolation=cv2.INTER_CUBIC)
-        for i in range(len(ts)):
+            frame = cv2.resize(guided.image(), (w, h), interpolation=cv2.INTER_CUBIC)
+            if in_order:
+                yield frame
+            else:
+                made[i] = frame
+        for i in range(len(ts)) if not in_order else ():
             yield made[i]

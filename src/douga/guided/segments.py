@@ -43,7 +43,7 @@ class Segment:
     images
         New images made during the segment (at least one).
     lyric
-        Text of the lyric line that starts in this segment, or None.
+        Text of the lyric lines that start in this segment (joined by `` / ``), or None.
     prompt
         The scheduled prompts active at the segment's middle, joined with ``|``.
     image_prompts
@@ -153,9 +153,9 @@ def _scope_times(spec: GuidanceSpec, music: MusicMap,
         else:
             out.append((0.0, music.duration, entry))
     at_entries.sort(key=lambda pair: pair[0])
-    for k, (t, entry) in enumerate(at_entries):  # each lasts until the next `at`
-        out.append((t, at_entries[k + 1][0] if k + 1 < len(at_entries) else music.duration,
-                    entry))
+    for t, entry in at_entries:  # each lasts until the next `at` at a later time
+        later = [u for u, _ in at_entries if u > t]
+        out.append((t, later[0] if later else music.duration, entry))
     return out
 
 
@@ -169,7 +169,8 @@ def plan_segments(music: MusicMap, samples: np.ndarray, rate: int, *,
     segments = []
     for (a, b), level in zip(itertools.pairwise(bounds), intensity, strict=True):
         mid = (a + b) / 2
-        lyric = next((line.text for line in lyrics if a <= line.start < b), None)
+        sung = [line.text for line in lyrics if a <= line.start < b]
+        lyric = " / ".join(sung) if sung else None
         active = [entry for s, e, entry in scopes if s <= mid < e]
         prompt = " | ".join(entry.text for entry in active if entry.text)
         images = tuple((entry.image, entry.weight) for entry in active if entry.image)

@@ -114,6 +114,16 @@ class _Opaque:
     def __setstate__(self, state: object) -> None:
         pass
 
+    # containers pickled as dict or list subclasses are filled item by item
+    def __setitem__(self, key: object, value: object) -> None:
+        pass
+
+    def append(self, value: object) -> None:
+        pass
+
+    def extend(self, values: object) -> None:
+        pass
+
 
 class _TensorsOnlyUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
@@ -124,7 +134,13 @@ class _TensorsOnlyUnpickler(pickle.Unpickler):
         return _Opaque
 
 
-_tensors_only = types.SimpleNamespace(Unpickler=_TensorsOnlyUnpickler, load=pickle.load,
+def _load_tensors_only(file: Any, **kwargs: Any) -> Any:
+    return _TensorsOnlyUnpickler(file, **kwargs).load()
+
+
+# every unpickling torch.load does with it (the legacy format's header too) goes through
+# the restricted unpickler
+_tensors_only = types.SimpleNamespace(Unpickler=_TensorsOnlyUnpickler, load=_load_tensors_only,
                                       __name__="douga_tensors_only")
 
 

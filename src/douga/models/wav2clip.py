@@ -13,7 +13,8 @@ strictly:
 
 The published checkpoint (``Wav2CLIP.ckpt``, PyTorch Lightning) keeps the ResNet under
 ``audio_encoder.`` and the MLP under ``audio_transform.`` (as ``sequential.0`` and
-``sequential.3``); :func:`load_wav2clip` reads those, or a douga model folder.
+``sequential.3``); :func:`load_wav2clip` reads those (skipping the ResNet's unused
+classifier head ``audio_encoder.fc``), or a douga model folder.
 """
 
 from __future__ import annotations
@@ -112,7 +113,6 @@ class AudioResNet(nn.Module):
             self.add_module(f"layer{i + 1}", nn.Sequential(*layer))
             c = width
         self.layers = len(cfg.widths)
-        self.fc = nn.Linear(c, 1000)  # in the published weights; unused for embeddings
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
         x = torch.log(self.spectrogram(wave) + 1e-7)  # (B, 1, freq, time)
@@ -178,8 +178,10 @@ def load_wav2clip(path: str | Path) -> Wav2Clip:
     if not p.exists():
         raise InputError(f"{p}: Wav2CLIP weights not found; {WEIGHTS_HELP}")
     state = read_checkpoint_state(p, what="the Wav2CLIP checkpoint (Wav2CLIP.ckpt)")
+    # the ResNet's classifier head (audio_encoder.fc) is saved but never used for embeddings
     picked = {k: v for k, v in state.items()
-              if k.startswith(("audio_encoder.", "audio_transform."))}
+              if k.startswith(("audio_encoder.", "audio_transform."))
+              and not k.startswith("audio_encoder.fc.")}
     model = Wav2Clip(_config_from_state(picked))
     own = model.state_dict()
     missing = [k for k in own if k not in picked and not k.endswith("num_batches_tracked")]

@@ -93,15 +93,7 @@ def build_app(root: str | Path, *, name: str = "untitled") -> Any:
     def add_files(folder: str, song: str | None, keyframes: list[str] | None,
                   lyrics: str | None) -> tuple[Any, ...]:
         ws = workspace(folder)
-        if ws.project() is None and (not song or not keyframes):
-            raise DougaError("a new project needs a song and at least one keyframe image: "
-                             "upload both, then add them")
-        if not (song or keyframes or lyrics):
-            raise DougaError("nothing to add: upload a song, keyframes or lyrics first")
-        song_path = ws.add_song(song) if song else None
-        kf_paths = ws.add_keyframes(keyframes or [])
-        lyrics_path = ws.add_lyrics(lyrics) if lyrics else None
-        ws.update(song=song_path, keyframes=kf_paths, lyrics=lyrics_path)
+        ws.add(song=song or None, keyframes=keyframes or [], lyrics=lyrics or None)
         return view(ws)
 
     @guarded
@@ -109,12 +101,11 @@ def build_app(root: str | Path, *, name: str = "untitled") -> Any:
                       fps: float, generator: str | None) -> tuple[Any, ...]:
         ws = workspace(folder)
         table = rows.values.tolist() if hasattr(rows, "values") else list(rows or [])
-        ws.apply_schedule(table)
-        data: dict[str, Any] = {"style": style.strip() or None,
-                "output": {"width": int(width), "height": int(height), "fps": float(fps)}}
-        if generator:
-            data["generator"] = generator
-        ws.update(**data)
+        for label, value in (("width", width), ("height", height), ("fps", fps)):
+            if value is None:
+                raise DougaError(f"{label}: empty; expected a number")
+        ws.edit(table, style=(style or "").strip() or None, generator=generator or None,
+                output={"width": int(width), "height": int(height), "fps": float(fps)})
         return view(ws)
 
     @guarded

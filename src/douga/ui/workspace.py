@@ -12,8 +12,10 @@ was expected, and nothing is written.
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import shutil
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,7 +53,8 @@ def safe_name(name: str, *, default: str = "file") -> str:
     """A file name without folders or odd characters: ``../../x y.png`` -> ``x_y.png``."""
     base = re.split(r"[\\/]", name)[-1]
     clean = re.sub(r"[^\w.-]+", "_", base).lstrip(".")
-    return clean[:120] or default
+    stem, suffix = os.path.splitext(clean)
+    return (stem[:100] + suffix[:10]) if stem else default
 
 
 class Workspace:
@@ -93,12 +96,9 @@ class Workspace:
             raise InputError(f"{relative}: no {PROJECT_FILENAME} in it; expected a project "
                              "folder (make one with `douga new` or by uploading a song)")
         project = load_project(folder / PROJECT_FILENAME)
+        self._check_paths(project, source=str(folder / PROJECT_FILENAME))
         self.folder = folder
         return project
-
-    def project(self) -> Project | None:
-        """The project being edited, or None before a song and a keyframe are uploaded."""
-        return load_project(self.project_file) if self.project_file.is_file() else None
 
     def listing(self) -> list[str]:
         """Project folders under the root (relative), for the open menu."""
@@ -106,8 +106,9 @@ class Workspace:
                       self.root.glob(f"*/{PROJECT_FILENAME}"))
 
     # ------------------------------------------------------------------ uploads
-    def _take(self, upload: str | Path, kind: str, suffixes: Sequence[str], folder: Path,
-              name: str | None = None) -> Path:
+    def _stage(self, upload: str | Path, kind: str, suffixes: Sequence[str]) -> Path:
+        """Copy an upload to a temp file in the project folder and check it; InputError
+        naming the file (and no temp file left) when it is not a usable ``kind``."""
         src = Path(upload)
         shown = safe_name(src.name)
         if src.suffix.lower() not in suffixes:
@@ -119,76 +120,113 @@ class Workspace:
                              f"{MAX_BYTES[kind] / 2**20:.0f} MiB")
         if size == 0:
             raise InputError(f"{shown}: the file is empty; expected a {kind}")
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / (name or shown)
-        stem, suffix, n = target.stem, target.suffix, 2
-        while name is None and target.exists():
-            target = folder / f"{stem}_{n}{suffix}"
-            n += 1
-        tmp = target.with_name(f".upload-{target.name}")  # keeps the suffix the checks read
-        shutil.copyfile(src, tmp)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        # the suffix stays last: the checks choose the decoder by it
+        fd, name = tempfile.mkstemp(prefix=".upload-", suffix=src.suffix.lower(),
+                                    dir=self.folder)
+        os.close(fd)
+        tmp = Path(name)
         try:
+            shutil.copyfile(src, tmp)
             _check_upload(tmp, kind, shown)
+        except OSError as e:
+            tmp.unlink(missing_ok=True)
+            raise InputError(f"{shown}: cannot copy it into the project ({e.strerror or e})"
+                             ) from None
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-        tmp.replace(target)
-        return target
+        return tmp
 
-    def add_song(self, upload: str | Path) -> Path:
-        """Copy a song in (as ``song.EXT``) after checking that it decodes."""
-        suffix = Path(upload).suffix.lower()
-        for old in self.folder.glob("song.*"):
-            if old.suffix.lower() != suffix:
-                old.unlink()
-        return self._take(upload, "song", AUDIO_SUFFIXES, self.folder, f"song{suffix}")
+    def add(self, *, song: str | Path | None = None, keyframes: Sequence[str | Path] = (),
+            lyrics: str | Path | None = None) -> Project:
+        """Add uploads to the project (creating it): a song (as ``song.EXT``), keyframe
+        images (into ``kf/``, appended to the schedule) and lyrics (``lyrics.EXT``).
 
-    def add_keyframes(self, uploads: Sequence[str | Path]) -> list[Path]:
-        """Copy keyframe images into ``kf/`` after checking that each decodes."""
-        return [self._take(u, "keyframe", IMAGE_SUFFIXES, self.folder / "kf") for u in uploads]
-
-    def add_lyrics(self, upload: str | Path) -> Path:
-        """Copy an LRC or SRT file in (as ``lyrics.EXT``) after parsing it."""
-        suffix = Path(upload).suffix.lower()
-        return self._take(upload, "lyrics", LYRICS_SUFFIXES, self.folder, f"lyrics{suffix}")
+        All-or-nothing: every upload is checked, and the project validated, before any
+        file is put in place or the project file rewritten.
+        """
+        current = self.project()
+        if current is None and (song is None or not keyframes):
+            raise InputError("a new project needs a song and at least one keyframe image")
+        if song is None and not keyframes and lyrics is None:
+            raise InputError("nothing to add: upload a song, keyframes or lyrics first")
+        kf_folder = self.folder / "kf"
+        self.inside(kf_folder.relative_to(self.root))  # a kf/ symlink must not lead out
+        staged: list[tuple[Path, Path]] = []  # (temp file, final path)
+        try:
+            data = project_to_dict(current, relative_to=self.folder) if current else {}
+            if song is not None:
+                target = self.folder / f"song{Path(song).suffix.lower()}"
+                staged.append((self._stage(song, "song", AUDIO_SUFFIXES), target))
+                data["audio"] = target.name
+            taken = {p.name for p in kf_folder.glob("*")} if kf_folder.is_dir() else set()
+            entries = list(data.get("keyframes", []))
+            for upload in keyframes:
+                tmp = self._stage(upload, "keyframe", IMAGE_SUFFIXES)
+                name = _unused(safe_name(Path(upload).name), taken)
+                taken.add(name)
+                staged.append((tmp, kf_folder / name))
+                entries.append({"image": f"kf/{name}"})
+            data["keyframes"] = entries
+            if lyrics is not None:
+                target = self.folder / f"lyrics{Path(lyrics).suffix.lower()}"
+                staged.append((self._stage(lyrics, "lyrics", LYRICS_SUFFIXES), target))
+                data["lyrics"] = target.name
+            project = self._validate(data, source="upload")
+            kf_folder.mkdir(exist_ok=True)
+            for tmp, target in staged:
+                tmp.replace(target)
+            staged = []
+        finally:
+            for tmp, _ in staged:
+                tmp.unlink(missing_ok=True)
+        for stem, keep, given in (("song", project.audio, song),
+                                  ("lyrics", project.lyrics, lyrics)):
+            for old in self.folder.glob(f"{stem}.*") if given is not None else ():
+                if old != keep and old.suffix.lower() in AUDIO_SUFFIXES + LYRICS_SUFFIXES:
+                    old.unlink()  # replaced by an upload of another type
+        dump_project(project, self.project_file)
+        return project
 
     # ------------------------------------------------------------------ the project
-    def save(self, data: dict[str, Any], *, source: str = "project") -> Project:
-        """Validate project data (paths relative to the folder) and write ``project.yaml``."""
+    def _validate(self, data: dict[str, Any], *, source: str) -> Project:
         from pydantic import ValidationError
 
         try:
             project = Project.model_validate({**data, "base_dir": self.folder})
         except ValidationError as e:
             raise InputError(format_validation_error(e, source=source, root=Project)) from None
-        for where, path in [("audio", project.audio)] + [
-                (f"keyframes[{i}].image", kf.image) for i, kf in enumerate(project.keyframes)]:
-            if not _is_within(path, self.root):
-                raise InputError(f"{source}: {where}: {path} is outside the workspace")
-        dump_project(project, self.project_file)
+        self._check_paths(project, source=source)
         return project
 
-    def update(self, *, song: Path | None = None, keyframes: Sequence[Path] = (),
-               lyrics: Path | None = None, **fields: Any) -> Project:
-        """The project with a new song, more keyframes, lyrics or other top-level fields."""
-        current = self.project()
-        data = project_to_dict(current, relative_to=self.folder) if current else {}
-        if song is not None:
-            data["audio"] = song.name
-        if keyframes:
-            data["keyframes"] = data.get("keyframes", []) + [
-                {"image": str(p.relative_to(self.folder))} for p in keyframes]
-        if lyrics is not None:
-            data["lyrics"] = lyrics.name
-        data.update({k: v for k, v in fields.items() if v is not None})
-        if "audio" not in data:
-            raise InputError("upload a song first; the project needs one")
-        if not data.get("keyframes"):
-            raise InputError("upload at least one keyframe image; the project needs one")
-        return self.save(data)
+    def _check_paths(self, project: Project, *, source: str) -> None:
+        """Refuse a project that names files outside the workspace (it could read them)."""
+        g = project.guidance
+        named: list[tuple[str, object]] = [
+            ("audio", project.audio), ("lyrics", project.lyrics),
+            ("checkpoint", project.checkpoint), ("effects.font", project.effects.font),
+            ("guidance.vqgan", g.vqgan), ("guidance.audio_encoder", g.audio_encoder),
+            ("guidance.clip", None if (g.clip or "").startswith("hub:") else g.clip),
+            *((f"keyframes[{i}].image", kf.image) for i, kf in enumerate(project.keyframes)),
+            *((f"guidance.prompts[{i}].image", e.image) for i, e in enumerate(g.prompts)),
+        ]
+        for where, path in named:
+            if path is not None and not _is_within(Path(str(path)), self.root):
+                raise InputError(f"{source}: {where}: {path} is outside the workspace "
+                                 f"{self.root}; expected a file inside it")
 
-    def apply_schedule(self, rows: Sequence[Sequence[Any]]) -> Project:
-        """Rewrite the keyframes from the schedule table (see :data:`SCHEDULE_COLUMNS`).
+    def project(self) -> Project | None:
+        """The project being edited, or None before a song and a keyframe are uploaded."""
+        if not self.project_file.is_file():
+            return None
+        project = load_project(self.project_file)
+        self._check_paths(project, source=str(self.project_file))
+        return project
+
+    def edit(self, rows: Sequence[Sequence[Any]] | None = None, **fields: Any) -> Project:
+        """Rewrite the keyframes from the schedule table (see :data:`SCHEDULE_COLUMNS`) and set
+        top-level fields (a None value removes the key), validated together and saved once.
 
         Rows are put in the order of their ``order`` column; an empty ``image`` drops the
         row. Errors name the row as the table shows it.
@@ -196,34 +234,52 @@ class Workspace:
         current = self.project()
         if current is None:
             raise InputError("no project yet: upload a song and keyframes first")
-        entries = []
-        for i, row in enumerate(rows):
-            cells = dict(zip(SCHEDULE_COLUMNS, list(row) + [None] * len(SCHEDULE_COLUMNS),
-                             strict=False))
-            image = str(cells["image"] or "").strip()
-            if not image:
-                continue
-            try:
-                order = float(cells["order"]) if str(cells["order"] or "").strip() else i + 1
-            except (TypeError, ValueError):
-                raise InputError(f"schedule row {i + 1}: order {cells['order']!r}; expected a "
-                                 "number") from None
-            entry: dict[str, Any] = {"image": image}
-            for key in ("text", "at"):
-                value = str(cells[key] or "").strip()
-                if value:
-                    entry[key] = value
-            if _truthy(cells["cut"]):
-                entry["cut"] = True
-            beats = str(cells["beats"] or "").strip()
-            if beats:
-                entry["beats"] = beats
-            entries.append((order, i, entry))
         data = project_to_dict(current, relative_to=self.folder)
-        data["keyframes"] = [e for _, _, e in sorted(entries, key=lambda x: (x[0], x[1]))]
-        for entry in data["keyframes"]:
-            self.inside(self.folder.relative_to(self.root) / entry["image"])
-        return self.save(data, source="schedule")
+        if rows is not None:
+            data["keyframes"] = _schedule_entries(rows)
+        for key, value in fields.items():
+            if value is None:
+                data.pop(key, None)
+            else:
+                data[key] = value
+        project = self._validate(data, source="schedule")
+        dump_project(project, self.project_file)
+        return project
+
+
+def _unused(name: str, taken: set[str]) -> str:
+    stem, suffix = os.path.splitext(name)
+    n, out = 2, name
+    while out in taken:
+        out, n = f"{stem}_{n}{suffix}", n + 1
+    return out
+
+
+def _schedule_entries(rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+    entries = []
+    for i, row in enumerate(rows):
+        cells = dict(zip(SCHEDULE_COLUMNS, list(row) + [None] * len(SCHEDULE_COLUMNS),
+                         strict=False))
+        image = str(cells["image"] or "").strip()
+        if not image:
+            continue
+        try:
+            order = float(cells["order"]) if str(cells["order"] or "").strip() else i + 1
+        except (TypeError, ValueError):
+            raise InputError(f"schedule row {i + 1}: order {cells['order']!r}; expected a "
+                             "number") from None
+        entry: dict[str, Any] = {"image": image}
+        for key in ("text", "at"):
+            value = str(cells[key] or "").strip()
+            if value:
+                entry[key] = value
+        if _truthy(cells["cut"]):
+            entry["cut"] = True
+        beats = str(cells["beats"] or "").strip()
+        if beats:
+            entry["beats"] = beats
+        entries.append((order, i, entry))
+    return [e for _, _, e in sorted(entries, key=lambda x: (x[0], x[1]))]
 
 
 def _truthy(value: Any) -> bool:
