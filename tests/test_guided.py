@@ -554,3 +554,14 @@ def test_a_project_checkpoint_does_not_stop_other_generators(tmp_path: Path) -> 
     result = CliRunner().invoke(app, ["render", str(project), "--generator", "crossfade",
                                       "-o", str(tmp_path / "v.mp4"), "--no-cache"])
     assert result.exit_code == 0, result.output
+
+
+def test_guided_device_errors(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from douga.cli import app
+
+    project = _guided_project(tmp_path)
+    for device in ("banana", *(() if torch.cuda.is_available() else ("cuda",))):
+        result = CliRunner().invoke(app, ["guided", str(project), "--device", device])
+        assert result.exit_code == 2 and f"--device {device}" in result.output

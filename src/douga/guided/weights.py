@@ -62,7 +62,13 @@ def load_guidance_models(spec: GuidanceSpec, *, audio: bool = True,
 
     if spec.clip is None:
         raise missing_weights("CLIP", "guidance.clip", WEIGHTS_HELP)
-    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    try:
+        dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    except RuntimeError:
+        raise InputError(f"--device {device}: not a torch device; expected cpu, cuda or "
+                         "cuda:N") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"--device {device}: no CUDA GPU is available here; use --device cpu")
     guide = ClipGuide(spec.clip).to(dev)
     vqgan = None
     if spec.parameterization == "vqgan":
