@@ -27,9 +27,12 @@ def export(
         "--video", help="The rendered video: in-between clips of the .otio point into it.")
     ] = None,
 ) -> None:
-    """Export the plan: an .otio timeline (keyframe holds and in-betweens as clips, the song,
-    beats, downbeats, sections and lyrics as markers) and/or the timesheet (one row per frame:
-    drawing, timing, effects)."""
+    """Export the plan for video editors (.otio) and animators (timesheet CSV).
+
+    The .otio timeline has keyframe holds and in-betweens as clips, the song, and beats,
+    downbeats, sections and lyrics as markers; the timesheet has one row per frame with
+    the drawing, its timing and any effect.
+    """
     from douga.export.otio import otio_text
     from douga.export.xsheet import xsheet_text
     from douga.jsonio import write_text_atomic
