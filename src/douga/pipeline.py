@@ -292,7 +292,8 @@ def render_guided(
     samples, rate = load_audio(project.audio)
     lyrics = load_lyrics(project.lyrics) if project.lyrics is not None else []
     if music_map is None:
-        music_map = analyze_music(project.audio, progress=lambda s, f: report("analysing", f))
+        music_map = analyze_music((samples, rate),
+                                  progress=lambda s, f: report("analysing", f))
     width, height = render_size(project, preview=preview)
     fps = project.output.fps
     frame_count = max(1, round(music_map.duration * fps))

@@ -348,6 +348,23 @@ class Project(_Model):
             data["keyframes"] = out
         return data
 
+    def named_paths(self, *, weights: bool = True) -> list[tuple[str, Path]]:
+        """Every file the project names, as (field, absolute path): the song, keyframe
+        images, lyrics, font and image prompts, then with ``weights`` the model checkpoint
+        and the guidance weights (a ``hub:`` CLIP name is not a path and is left out)."""
+        g = self.guidance
+        named: list[tuple[str, Path | str | None]] = [
+            ("audio", self.audio),
+            *((f"keyframes[{i}].image", kf.image) for i, kf in enumerate(self.keyframes)),
+            ("lyrics", self.lyrics), ("effects.font", self.effects.font),
+            *((f"guidance.prompts[{i}].image", e.image) for i, e in enumerate(g.prompts)),
+        ]
+        if weights:
+            named += [("checkpoint", self.checkpoint), ("guidance.vqgan", g.vqgan),
+                      ("guidance.audio_encoder", g.audio_encoder),
+                      ("guidance.clip", None if (g.clip or "").startswith("hub:") else g.clip)]
+        return [(where, Path(path)) for where, path in named if path is not None]
+
     def keyframe_images(self) -> list[Path]:
         """The absolute image paths, in keyframe order."""
         return [kf.image for kf in self.keyframes]
@@ -646,15 +663,7 @@ def load_project(path: str | Path) -> Project:
 
 
 def _check_files(project: Project, *, source: str) -> None:
-    named: list[tuple[str, Path]] = [("audio", project.audio)]
-    named += [(f"keyframes[{i}].image", kf.image) for i, kf in enumerate(project.keyframes)]
-    if project.lyrics is not None:
-        named.append(("lyrics", project.lyrics))
-    if project.effects.font is not None:
-        named.append(("effects.font", Path(project.effects.font)))
-    named += [(f"guidance.prompts[{i}].image", Path(e.image))
-              for i, e in enumerate(project.guidance.prompts) if e.image is not None]
-    for where, file in named:
+    for where, file in project.named_paths(weights=False):
         try:
             exists, is_file = file.exists(), file.is_file()
         except (OSError, ValueError) as e:  # NUL byte, name too long, unencodable...

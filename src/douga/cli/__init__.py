@@ -22,10 +22,10 @@ from douga import __version__
 from douga.cli.common import (
     _STATE,
     ProgressFn,
-    _check_same_song,
     _console,
     _examples,
     _guarded,
+    _music_map,
     _progress,
     _save,
     _setup_logging,
@@ -103,6 +103,8 @@ def _print_music_map(mm: MusicMap, *, title: str) -> None:
 
 
 def _print_schedule(tl: Timeline, mm: MusicMap, pinned: list[bool]) -> None:
+    from douga.timeline import placement_position
+
     out = _console()
     table = Table(title=f"keyframe schedule ({tl.frame_count} frames at {tl.fps:g} fps)",
                   title_justify="left")
@@ -111,10 +113,7 @@ def _print_schedule(tl: Timeline, mm: MusicMap, pinned: list[bool]) -> None:
                           ("placed", "left")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for k in tl.keyframes:
-        if k.anchor is not None:
-            pos = k.anchor
-        else:  # free time: an approximate position, or none in a song without beats
-            pos = f"~{mm.format_position(k.time)}" if mm.beats else "-"
+        pos = placement_position(k, mm)
         if k.index < len(pinned) and pinned[k.index]:
             how = "pinned"
         elif k.frame == 0:
@@ -263,7 +262,6 @@ def plan(
         "--effects/--no-effects", help="Schedule flash, zoom-punch and shake events.")] = True,
 ) -> None:
     """Decide when every keyframe appears, on the beat, and how each section is paced."""
-    from douga.music.musicmap import MusicMap
     from douga.project import load_project
     from douga.timeline import plan_timeline
 
@@ -274,14 +272,8 @@ def plan(
     with _progress("analysing") as progress:
         if analysis is None or plot is not None:
             y, sr = _load_song(proj.audio, progress)
-        if analysis is None:
-            from douga.music.analyze import analyze_music
-
-            assert y is not None
-            mm = analyze_music((y, sr), progress=progress)
-        else:
-            mm = MusicMap.load(analysis)
-            _check_same_song(mm, proj.audio, analysis)
+        mm = _music_map(proj.audio if y is None else (y, sr), analysis=analysis,
+                        song=proj.audio, progress=progress)
     tl = plan_timeline(proj, mm, cut_at_sections=cut_at_sections, effects=effects)
     out = _console()
     out.print(f"[bold]{escape(str(project))}[/]: {len(proj.keyframes)} keyframes on "

@@ -154,3 +154,18 @@ def _check_same_song(mm: Any, song: Path, analysis: Path) -> None:
             f"{analysis}: analyses a song of {mm.duration:.2f} s but {song} lasts {seconds:.2f} s; "
             "expected the analysis of the project's song (run `douga analyze` on it)"
         )
+
+
+def _music_map(audio: Any, *, analysis: Path | None, song: Path,
+               progress: Callable[[str, float], None]) -> Any:
+    """The song's MusicMap: analysed from ``audio`` (a path or (samples, rate)), or read
+    from ``analysis`` and checked to belong to ``song``."""
+    if analysis is None:
+        from douga.music.analyze import analyze_music
+
+        return analyze_music(audio, progress=progress)
+    from douga.music.musicmap import MusicMap
+
+    mm = MusicMap.load(analysis)
+    _check_same_song(mm, song, analysis)
+    return mm

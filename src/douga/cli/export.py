@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from douga.cli.common import _check_same_song, _console, _guarded, _progress, _save
+from douga.cli.common import _console, _guarded, _music_map, _progress, _save
 from douga.errors import InputError
 
 __all__ = ["export"]
@@ -37,7 +37,6 @@ def export(
     from douga.export.xsheet import xsheet_text
     from douga.jsonio import write_text_atomic
     from douga.music.lyrics import load_lyrics
-    from douga.music.musicmap import MusicMap
     from douga.project import load_project
     from douga.timeline import plan_timeline
 
@@ -49,14 +48,9 @@ def export(
         raise InputError(f"--video {video}: file not found; expected the rendered video")
     proj = load_project(project)
     lyrics = load_lyrics(proj.lyrics) if proj.lyrics is not None else []
-    if analysis is None:
-        from douga.music.analyze import analyze_music
-
-        with _progress("analysing") as progress:
-            mm = analyze_music(proj.audio, progress=lambda s, f: progress("analysing", f))
-    else:
-        mm = MusicMap.load(analysis)
-        _check_same_song(mm, proj.audio, analysis)
+    with _progress("analysing") as progress:
+        mm = _music_map(proj.audio, analysis=analysis, song=proj.audio,
+                        progress=lambda s, f: progress("analysing", f))
     tl = plan_timeline(proj, mm, effects=not proj.effects.is_none)
     if otio_out is not None:
         text = otio_text(tl, mm, song=proj.audio, keyframe_images=proj.keyframe_images(),

@@ -14,15 +14,14 @@ strictly:
 The published checkpoint (``Wav2CLIP.ckpt``, PyTorch Lightning) keeps the ResNet under
 ``audio_encoder.`` and the MLP under ``audio_transform.`` (as ``sequential.0`` and
 ``sequential.3``); :func:`load_wav2clip` reads those (skipping the ResNet's unused
-classifier head ``audio_encoder.fc``), or a douga model folder.
+classifier head ``audio_encoder.fc``).
 """
 
 from __future__ import annotations
 
 import itertools
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -50,15 +49,6 @@ class Wav2ClipConfig:
     projection: tuple[int, ...] = (512, 512)  # MLP widths after the ResNet's output
     n_fft: int = 512
     hop_length: int = 353
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Wav2ClipConfig:
-        values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
-        return cls(**values)
 
 
 class BasicBlock(nn.Module):
@@ -168,13 +158,8 @@ class Wav2Clip(nn.Module):
 
 
 def load_wav2clip(path: str | Path) -> Wav2Clip:
-    """The Wav2CLIP encoder, eval and frozen, from the published ``.ckpt`` or a douga folder."""
+    """The Wav2CLIP encoder, eval and frozen, from the published ``.ckpt`` (by path)."""
     p = Path(path)
-    if p.is_dir():
-        from douga.models.io import load_weights, read_config
-
-        cfg = Wav2ClipConfig.from_dict(read_config(p, kind="wav2clip"))
-        return load_weights(Wav2Clip(cfg), p).eval().requires_grad_(False)
     if not p.exists():
         raise InputError(f"{p}: Wav2CLIP weights not found; {WEIGHTS_HELP}")
     state = read_checkpoint_state(p, what="the Wav2CLIP checkpoint (Wav2CLIP.ckpt)")

@@ -1,7 +1,12 @@
 """Timeline planning ("dynamic alignment"): project + MusicMap → Timeline."""
 
 from douga.timeline.model import EffectEvent, FrameSpec, KeyframePlacement, Timeline
-from douga.timeline.planner import KeyframeRequest, plan_from_requests, plan_timeline
+from douga.timeline.planner import (
+    KeyframeRequest,
+    placement_position,
+    plan_from_requests,
+    plan_timeline,
+)
 
 __all__ = [
     "EffectEvent",
@@ -9,6 +14,7 @@ __all__ = [
     "KeyframePlacement",
     "KeyframeRequest",
     "Timeline",
+    "placement_position",
     "plan_from_requests",
     "plan_timeline",
 ]

@@ -334,3 +334,11 @@ def _mark_section_cuts(cuts: list[bool], frames: list[int], mm: MusicMap, *, fps
             if s <= frames[i] < e:
                 cuts[i] = True
                 break
+
+
+def placement_position(placement: KeyframePlacement, music: MusicMap) -> str:
+    """Where a placed keyframe shows, in musical time for people: its anchor (``"5:1"``),
+    else an approximate ``"~bar:beat"``, or ``"-"`` in a song without beats."""
+    if placement.anchor is not None:
+        return placement.anchor
+    return f"~{music.format_position(placement.time)}" if music.beats else "-"

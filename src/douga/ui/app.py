@@ -113,7 +113,7 @@ def build_app(root: str | Path, *, name: str = "untitled") -> Any:
         from douga.music.analyze import analyze_music
         from douga.music.audio import load_audio
         from douga.plots import plot_analysis
-        from douga.timeline import plan_timeline
+        from douga.timeline import placement_position, plan_timeline
 
         ws = workspace(folder)
         project = ws.project()
@@ -130,8 +130,8 @@ def build_app(root: str | Path, *, name: str = "untitled") -> Any:
                  f"{len(mm.beats)} beats, {len(mm.sections)} sections", "",
                  "| # | image | bar:beat | seconds | frame | cut |", "|---|---|---|---|---|---|"]
         for k in tl.keyframes:
-            pos = k.anchor or (f"~{mm.format_position(k.time)}" if mm.beats else "-")
-            lines.append(f"| {k.index + 1} | {Path(k.image).name} | {pos} | {k.time:.2f} | "
+            lines.append(f"| {k.index + 1} | {Path(k.image).name} | "
+                         f"{placement_position(k, mm)} | {k.time:.2f} | "
                          f"{k.frame} | {'cut' if k.cut else ''} |")
         return str(png), "\n".join(lines)
 

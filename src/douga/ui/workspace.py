@@ -202,17 +202,8 @@ class Workspace:
 
     def _check_paths(self, project: Project, *, source: str) -> None:
         """Refuse a project that names files outside the workspace (it could read them)."""
-        g = project.guidance
-        named: list[tuple[str, object]] = [
-            ("audio", project.audio), ("lyrics", project.lyrics),
-            ("checkpoint", project.checkpoint), ("effects.font", project.effects.font),
-            ("guidance.vqgan", g.vqgan), ("guidance.audio_encoder", g.audio_encoder),
-            ("guidance.clip", None if (g.clip or "").startswith("hub:") else g.clip),
-            *((f"keyframes[{i}].image", kf.image) for i, kf in enumerate(project.keyframes)),
-            *((f"guidance.prompts[{i}].image", e.image) for i, e in enumerate(g.prompts)),
-        ]
-        for where, path in named:
-            if path is not None and not _is_within(Path(str(path)), self.root):
+        for where, path in project.named_paths():
+            if not _is_within(path, self.root):
                 raise InputError(f"{source}: {where}: {path} is outside the workspace "
                                  f"{self.root}; expected a file inside it")
 
