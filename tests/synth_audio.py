@@ -75,3 +75,30 @@ def drum_pattern(
     y = y[: int(seconds * sr)]
     y /= max(float(np.abs(y).max()), 1e-9) / 0.8
     return y.astype(np.float32), np.array(beats), np.array(downbeats)
+
+
+def oom_pah_pah(
+    *, bpm: float = 165.0, seconds: float = 30.0, sr: int = SR, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A drumless waltz: a plucked bass note on beat 1, a short bright chord on beats 2
+    and 3. Returns (audio, beat_times, downbeat_times)."""
+    rng = np.random.default_rng(seed)
+    y = np.zeros(int(seconds * sr) + sr)
+    roots = [73.42, 110.0, 98.0, 110.0]  # D, A, G, A
+    period = 60.0 / bpm
+    beats = 0.5 + period * np.arange(int((seconds - 1.0) / period))
+    n = int(0.3 * sr)
+    for k, t in enumerate(beats):
+        i = int(t * sr)
+        root = roots[(k // 6) % len(roots)]
+        if k % 3 == 0:
+            note = _tone(root, n, sr) * np.exp(-np.arange(n) / sr * 12)
+            y[i : i + n] += 1.0 * note[: y.size - i]
+        else:
+            chord = sum(_tone(root * r * 8, n, sr) for r in (1.0, 1.26, 1.5))
+            chord = chord * np.exp(-np.arange(n) / sr * 20)
+            chord += 0.3 * _noise_hit(n, sr, rng, 60)
+            y[i : i + n] += 0.12 * chord[: y.size - i]
+    y = y[: int(seconds * sr)]
+    y /= max(float(np.abs(y).max()), 1e-9) / 0.8
+    return y.astype(np.float32), beats, beats[::3]

@@ -11,7 +11,7 @@ import pytest
 
 from douga.music.analyze import analyze_music
 from douga.music.musicmap import MusicMap
-from tests.synth_audio import SR, drum_pattern
+from tests.synth_audio import SR, drum_pattern, oom_pah_pah
 
 # Known limitation, tracked in docs/QUALITY.md: with the kick on 1 and 3 and a quiet
 # snare, the two-beat periodicity dominates and the tracker picks half the tempo.
@@ -46,6 +46,18 @@ def test_beats_meter_and_downbeats(bpm: float, meter: int, subdivision: int) -> 
     assert beat_f(beats, m.beats) >= 0.95
     assert m.tempo == pytest.approx(bpm, rel=0.03)
     assert m.meter == meter
+    assert downbeat_f(downbeats, m.downbeats) >= 0.9
+
+
+@pytest.mark.parametrize("bpm", [150.0, 180.0])
+def test_drumless_waltz_is_tracked_in_beats_not_bars(bpm: float) -> None:
+    # bass on 1, chords on 2 and 3: the bass alone repeats once a bar, the chords say
+    # each bar holds three beats
+    y, beats, downbeats = oom_pah_pah(bpm=bpm)
+    m = analyze_music((y, SR))
+    assert m.tempo == pytest.approx(bpm, rel=0.03)
+    assert beat_f(beats, m.beats) >= 0.95
+    assert m.meter == 3
     assert downbeat_f(downbeats, m.downbeats) >= 0.9
 
 

@@ -19,7 +19,9 @@ stay on the beat when the loudest onsets are off it).
 A last check asks whether a fast tracked level is a subdivision of the beat (the
 eighths of a slow 3/4 or 6/8 piece): if the harmony cycles every six tracked beats
 and the bass lands on every second or third of them, the beat is two or three
-tracked beats long, and the song is tracked again at that level.
+tracked beats long, and the song is tracked again at that level. The opposite check
+asks whether a slow tracked level is whole bars of three: a drumless waltz's bass
+marks only beat 1, but its chords ("oom-pah-pah") fill both thirds of each tracked beat.
 """
 
 from __future__ import annotations
@@ -34,18 +36,27 @@ from douga.music.onsets import OnsetFeatures, segment_means
 
 MIN_BPM = 40.0
 MAX_BPM = 240.0
-PRIOR_BPM = 105.0  # preferred tempo, and the spread of that preference in octaves
+# preferred tempo (listeners' tapping tempo clusters near 120 BPM, Moelants 2002), and the
+# spread of that preference in octaves
+PRIOR_BPM = 120.0
 PRIOR_OCTAVES = 1.3
+TEMPO_RANGE = (0.6, 1.65)  # factors of the chosen level that bound the tracker's tempi
 OFFBEAT_RATIO = 1.3
 LOCAL_WINDOW_S = 8.0  # tempogram window and hop (s)
 LOCAL_HOP_S = 1.0
-TEMPO_JUMP_COST = 4.0  # tempo-path cost per octave of change between consecutive windows
+TEMPO_JUMP_COST = 8.0  # tempo-path cost per octave of change between consecutive windows
 SWING_COMPARABLE = 0.8  # a pickup is "as strong as the beat" above this ratio
 SWING_WEAK = 0.5  # ... and the opposite triplet position is "empty" below this ratio
 # a tracked level faster than this may be a subdivision of a slow beat (eighths)
 SUBDIVISION_BPM = 100.0
 # the bass is "on every k-th tracked beat" when it is this much stronger there than elsewhere
 BASS_ACCENT = 1.5
+# a tracked level slower than this may be whole bars of three ("oom-pah-pah")
+BAR_LEVEL_BPM = 80.0
+# ... when the high band at both thirds of each tracked beat is this much stronger than on it
+AFTERBEAT_RATIO = 1.3
+# the beat is then known to within the tempo drift of the bars: retrack this close to it
+BAR_RETRACK_RANGE = (0.85, 1.2)
 
 
 @dataclass(frozen=True)
@@ -256,7 +267,7 @@ def track_beats(
     rate: float,
     *,
     bpm: float | None = None,
-    tempo_range: tuple[float, float] = (0.6, 1.65),
+    tempo_range: tuple[float, float] = TEMPO_RANGE,
     transition_lambda: float = 100.0,
     obs_lambda: float = 16.0,
     obs_percentile: float = 98.0,
@@ -418,15 +429,50 @@ def subdivision_factor(
     return 3
 
 
+def bar_of_three(
+    beat_times: np.ndarray,
+    features: OnsetFeatures,
+    *,
+    slow_bpm: float = BAR_LEVEL_BPM,
+    ratio: float = AFTERBEAT_RATIO,
+) -> bool:
+    """Whether each tracked beat is a whole bar of three beats ("oom-pah-pah").
+
+    A waltz without drums can be tracked one beat per bar: the bass on beat 1 is its
+    strongest, most regular onset. Its accompaniment gives it away: the chords sit on
+    beats 2 and 3, so the high band is clearly stronger at both thirds of each tracked
+    beat than on it, while the bass stays on it. No slow piece tracked at its real beat
+    shows that (a shuffle fills only the last third; arpeggios in 6/8 are weaker than
+    the beat they follow).
+    """
+    if beat_times.size < 16:
+        return False
+    period = np.diff(beat_times)
+    if 60.0 / float(np.median(period)) >= slow_bpm:
+        return False
+    on = beat_times[:-1]
+
+    def mean_at(x: np.ndarray, times: np.ndarray) -> float:
+        return float(np.mean(_window_max(x, times, features.rate)))
+
+    high_on = max(mean_at(features.high, on), 1e-9)
+    low_on = max(mean_at(features.low, on), 1e-9)
+    return all(
+        mean_at(features.high, on + k * period / 3) > ratio * high_on
+        and mean_at(features.low, on + k * period / 3) < low_on / ratio
+        for k in (1, 2)
+    )
+
+
 def track(features: OnsetFeatures) -> tuple[float, np.ndarray]:
-    """The whole beat stage: level, HMM tracking, phase checks, subdivision check.
+    """The whole beat stage: level, HMM tracking, phase checks, subdivision and bar checks.
 
     Returns the BPM the tracker was centred on and the beat times (s).
     """
     envelope, rate = features.envelope, features.rate
 
-    def run(level: float) -> np.ndarray:
-        beats = track_beats(envelope, rate, bpm=level)
+    def run(level: float, tempo_range: tuple[float, float] = TEMPO_RANGE) -> np.ndarray:
+        beats = track_beats(envelope, rate, bpm=level, tempo_range=tempo_range)
         beats, _ = correct_swing_phase(beats, envelope, rate)
         beats, _ = correct_offbeat(beats, features.low, rate)
         return beats
@@ -437,4 +483,7 @@ def track(features: OnsetFeatures) -> tuple[float, np.ndarray]:
     if k > 1:
         level = 60.0 / float(np.median(np.diff(beats))) / k
         beats = run(level)
+    elif bar_of_three(beats, features):
+        level = 3 * 60.0 / float(np.median(np.diff(beats)))
+        beats = run(level, BAR_RETRACK_RANGE)
     return level, beats
