@@ -102,3 +102,35 @@ def oom_pah_pah(
     y = y[: int(seconds * sr)]
     y /= max(float(np.abs(y).max()), 1e-9) / 0.8
     return y.astype(np.float32), beats, beats[::3]
+
+
+def two_step(
+    *, bpm: float = 172.0, seconds: float = 30.0, sr: int = SR, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A drum and bass break: kick on beat 1 and the "and" of 3, a loud snare (high-passed
+    noise over a 180 Hz body) on beats 2 and 4, closed hats on the eighths. Returns (audio,
+    beat_times, downbeat_times)."""
+    rng = np.random.default_rng(seed)
+    y = np.zeros(int(seconds * sr) + sr)
+    period = 60.0 / bpm
+    beats = 0.5 + period * np.arange(int((seconds - 1.0) / period))
+    hit = int(0.2 * sr)
+    decay = np.exp(-np.arange(hit) / sr * 30) * np.minimum(1.0, np.arange(hit) / (0.004 * sr))
+
+    def add(t: float, x: np.ndarray) -> None:
+        i = int(t * sr)
+        y[i : i + x.size] += x[: max(0, y.size - i)]
+
+    for k, t in enumerate(beats):
+        pos = k % 4
+        if pos in (0, 2):
+            add(t + (period / 2 if pos == 2 else 0.0), 0.9 * _kick(hit, sr))
+        else:
+            rattle = np.diff(_noise_hit(hit + 1, sr, rng, 30))  # high-passed: no sub-bass
+            snare = rattle * decay + 0.8 * np.sin(2 * np.pi * 200 * np.arange(hit) / sr) * decay
+            add(t, 1.0 * snare)
+        for half in (0.0, 0.5):
+            add(t + half * period, 0.1 * _noise_hit(int(0.04 * sr), sr, rng, 120))
+    y = y[: int(seconds * sr)]
+    y /= max(float(np.abs(y).max()), 1e-9) / 0.8
+    return y.astype(np.float32), beats, beats[::4]

@@ -11,7 +11,7 @@ import pytest
 
 from douga.music.analyze import analyze_music
 from douga.music.musicmap import MusicMap
-from tests.synth_audio import SR, drum_pattern, oom_pah_pah
+from tests.synth_audio import SR, drum_pattern, oom_pah_pah, two_step
 
 # Known limitation, tracked in docs/QUALITY.md: with the kick on 1 and 3 and a quiet
 # snare, the two-beat periodicity dominates and the tracker picks half the tempo.
@@ -59,6 +59,16 @@ def test_drumless_waltz_is_tracked_in_beats_not_bars(bpm: float) -> None:
     assert beat_f(beats, m.beats) >= 0.95
     assert m.meter == 3
     assert downbeat_f(downbeats, m.downbeats) >= 0.9
+
+
+@pytest.mark.parametrize("bpm", [165.0, 178.0])
+def test_drum_and_bass_is_tracked_at_its_tempo_not_on_the_backbeat(bpm: float) -> None:
+    # the loud snare on 2 and 4 repeats at half the tempo; the kick between those
+    # snares says the beat is twice as fast
+    y, beats, _ = two_step(bpm=bpm)
+    m = analyze_music((y, SR))
+    assert m.tempo == pytest.approx(bpm, rel=0.03)
+    assert beat_f(beats, m.beats) >= 0.95
 
 
 def test_click_track() -> None:
@@ -239,6 +249,7 @@ def _bar_features(
         envelope=low.astype(np.float32),
         low=low.astype(np.float32),
         high=flat,
+        kick=low.astype(np.float32),
         loudness=loudness.astype(np.float32),
         chroma=chroma.astype(np.float32),
         timbre=np.zeros((13, T), dtype=np.float32),
@@ -296,6 +307,7 @@ def _eighths_features(*, beat: int, chord: int, bass: int) -> tuple[object, np.n
         envelope=low.astype(np.float32),
         low=low.astype(np.float32),
         high=flat,
+        kick=low.astype(np.float32),
         loudness=np.full(T, -20.0, dtype=np.float32),
         chroma=chroma.astype(np.float32),
         timbre=np.zeros((13, T), dtype=np.float32),

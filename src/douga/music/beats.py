@@ -19,9 +19,11 @@ stay on the beat when the loudest onsets are off it).
 A last check asks whether a fast tracked level is a subdivision of the beat (the
 eighths of a slow 3/4 or 6/8 piece): if the harmony cycles every six tracked beats
 and the bass lands on every second or third of them, the beat is two or three
-tracked beats long, and the song is tracked again at that level. The opposite check
-asks whether a slow tracked level is whole bars of three: a drumless waltz's bass
-marks only beat 1, but its chords ("oom-pah-pah") fill both thirds of each tracked beat.
+tracked beats long, and the song is tracked again at that level. Two opposite checks
+ask whether the tracked level is too slow: whole bars of three (a drumless waltz's
+bass marks only beat 1, but its chords, "oom-pah-pah", fill both thirds of each
+tracked beat), or the backbeat at half tempo (drum and bass: the kick lands between
+the tracked beats, on the snare's off-beats).
 """
 
 from __future__ import annotations
@@ -55,8 +57,11 @@ BASS_ACCENT = 1.5
 BAR_LEVEL_BPM = 80.0
 # ... when the high band at both thirds of each tracked beat is this much stronger than on it
 AFTERBEAT_RATIO = 1.3
-# the beat is then known to within the tempo drift of the bars: retrack this close to it
-BAR_RETRACK_RANGE = (0.85, 1.2)
+# when a check moves the level by a whole factor, the beat is known to within the drift of
+# the tracked beats: the song is tracked again this close to it
+RETRACK_RANGE = (0.85, 1.2)
+# the kick drum is "between the tracked beats" when it is this much stronger there
+KICK_BETWEEN_RATIO = 3.0
 
 
 @dataclass(frozen=True)
@@ -464,8 +469,28 @@ def bar_of_three(
     )
 
 
+def kick_between_beats(
+    beat_times: np.ndarray, features: OnsetFeatures, *, ratio: float = KICK_BETWEEN_RATIO
+) -> bool:
+    """Whether the tracked beats are a backbeat at half the tempo.
+
+    Drum and bass is often felt, and tracked, at half its tempo: the snare on beats 2
+    and 4 is its loudest, most regular onset, and the tracker locks to it. The kick
+    then lands between the tracked beats, while in a groove tracked at its real beat
+    kick and snare both sit on beats. The kick band (below 100 Hz, under the snare's
+    body) tells them apart: between the tracked beats it is then several times as
+    strong as on them.
+    """
+    if beat_times.size < 16:
+        return False
+    mids = 0.5 * (beat_times[1:] + beat_times[:-1])
+    on = float(np.mean(_window_max(features.kick, beat_times[1:], features.rate)))
+    between = float(np.mean(_window_max(features.kick, mids, features.rate)))
+    return between > ratio * max(on, 1e-9) and between > 0.2
+
+
 def track(features: OnsetFeatures) -> tuple[float, np.ndarray]:
-    """The whole beat stage: level, HMM tracking, phase checks, subdivision and bar checks.
+    """The whole beat stage: level, HMM tracking, phase checks, metrical-level checks.
 
     Returns the BPM the tracker was centred on and the beat times (s).
     """
@@ -485,5 +510,8 @@ def track(features: OnsetFeatures) -> tuple[float, np.ndarray]:
         beats = run(level)
     elif bar_of_three(beats, features):
         level = 3 * 60.0 / float(np.median(np.diff(beats)))
-        beats = run(level, BAR_RETRACK_RANGE)
+        beats = run(level, RETRACK_RANGE)
+    elif kick_between_beats(beats, features):
+        level = 2 * 60.0 / float(np.median(np.diff(beats)))
+        beats = run(level, RETRACK_RANGE)
     return level, beats

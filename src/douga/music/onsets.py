@@ -27,6 +27,9 @@ class OnsetFeatures:
         (T,) broadband spectral flux, normalised so its 95th percentile is 1.
     low, high
         (T,) flux below ~200 Hz (kick, bass) and above ~2 kHz (hats, snare), same scale.
+    kick
+        (T,) flux below ~100 Hz: the kick drum and bass notes without the snare's body,
+        which reaches down to ~150 Hz, same scale.
     loudness
         (T,) frame energy in dB (relative to full scale).
     chroma
@@ -39,6 +42,7 @@ class OnsetFeatures:
     envelope: np.ndarray
     low: np.ndarray
     high: np.ndarray
+    kick: np.ndarray
     loudness: np.ndarray
     chroma: np.ndarray
     timbre: np.ndarray
@@ -94,6 +98,7 @@ def onset_features(y: np.ndarray, sr: int) -> OnsetFeatures:
     envelope = flux.mean(axis=0)
     low = flux[low_band].mean(axis=0)
     high = flux[high_band].mean(axis=0)
+    kick = flux[freqs < 100.0].mean(axis=0)
     energy = power.sum(axis=0) / (N_FFT / 2) ** 2
     loudness = 10.0 * np.log10(np.maximum(energy, 1e-10))
     chroma_fb = librosa.filters.chroma(sr=sr, n_fft=N_FFT, tuning=0.0)
@@ -104,6 +109,7 @@ def onset_features(y: np.ndarray, sr: int) -> OnsetFeatures:
         envelope=_normalise(envelope),
         low=_normalise(low),
         high=_normalise(high),
+        kick=_normalise(kick),
         loudness=loudness.astype(np.float32),
         chroma=chroma.astype(np.float32),
         timbre=timbre.astype(np.float32),
