@@ -217,6 +217,57 @@ def test_swing_phase_moves_beats_off_the_pickups() -> None:
     assert np.array_equal(unchanged, beats)
 
 
+def _impulse_features(period: float, off_beat: float, low_shift: float = 0.0,
+                      seconds: float = 30.0) -> tuple[object, np.ndarray]:
+    """Synthetic OnsetFeatures: an onset of height 1 on beats ``period`` apart and of
+    height ``off_beat`` half-way between them; the low band has the beat onsets moved
+    by ``low_shift`` seconds."""
+    from douga.music.onsets import OnsetFeatures
+
+    rate = 86.1328125
+    beats = np.arange(0.5, seconds - 1, period)
+    n = int(seconds * rate)
+
+    def impulses(times: np.ndarray, heights: np.ndarray) -> np.ndarray:
+        env = np.zeros(n, dtype=np.float32)
+        env[np.round(times * rate).astype(int)] = heights
+        return env
+
+    mids = beats + period / 2
+    env = impulses(np.concatenate([beats, mids]),
+                   np.concatenate([np.ones(beats.size), np.full(mids.size, off_beat)]))
+    low = impulses(beats + low_shift, np.ones(beats.size))
+    empty = np.zeros((12, n), dtype=np.float32)
+    feats = OnsetFeatures(rate=rate, envelope=env, low=low, high=env, kick=low,
+                          loudness=np.zeros(n, dtype=np.float32), chroma=empty, timbre=empty)
+    return feats, beats
+
+
+@pytest.mark.parametrize(
+    ("bpm", "off_beat", "busy"),
+    [(205.0, 1.0, True), (205.0, 0.4, False), (205.0, 3.0, False), (120.0, 1.0, False)],
+    ids=["even-fast", "weak-off-beats", "skank", "moderate"],
+)
+def test_busy_eighths(bpm: float, off_beat: float, busy: bool) -> None:
+    # a fast level whose off-beats are as strong as its beats is the eighths of a busy
+    # groove; weaker (or much stronger) off-beats, or a moderate tempo, are a real beat
+    from douga.music.beats import busy_eighths
+
+    feats, beats = _impulse_features(60.0 / bpm, off_beat)
+    assert busy_eighths(beats, feats) is busy  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("quarters", [-1, 0, 1])
+def test_sixteenth_phase_follows_kick_and_bass(quarters: int) -> None:
+    from douga.music.beats import correct_sixteenth_phase
+
+    period = 0.6
+    feats, beats = _impulse_features(period, 1.0, low_shift=quarters * period / 4)
+    fixed = correct_sixteenth_phase(beats, feats.low, feats.rate)  # type: ignore[attr-defined]
+    expected = beats + quarters * period / 4
+    assert np.allclose(fixed[-20:], expected[-20:], atol=0.015)
+
+
 def _bar_features(
     *, beats_per_bar: int, beats_per_chord: int, kick_position: int, n_beats: int = 96
 ) -> tuple[object, np.ndarray]:

@@ -23,7 +23,9 @@ tracked beats long, and the song is tracked again at that level. Two opposite ch
 ask whether the tracked level is too slow: whole bars of three (a drumless waltz's
 bass marks only beat 1, but its chords, "oom-pah-pah", fill both thirds of each
 tracked beat), or the backbeat at half tempo (drum and bass: the kick lands between
-the tracked beats, on the snare's off-beats).
+the tracked beats, on the snare's off-beats); a last one whether a fast level is the
+even eighths of a busy sixteenth-note groove (funk), which is then tracked at half
+the tempo, on the sixteenth where kick and bass are.
 """
 
 from __future__ import annotations
@@ -62,6 +64,10 @@ AFTERBEAT_RATIO = 1.3
 RETRACK_RANGE = (0.85, 1.2)
 # the kick drum is "between the tracked beats" when it is this much stronger there
 KICK_BETWEEN_RATIO = 3.0
+# a tracked level faster than this whose off-beats are about as strong as its beats
+# (within this range of ratios) is the eighths of a busy groove
+BUSY_BPM = 170.0
+BUSY_EVEN = (0.85, 1.25)
 
 
 @dataclass(frozen=True)
@@ -489,6 +495,52 @@ def kick_between_beats(
     return between > ratio * max(on, 1e-9) and between > 0.2
 
 
+def busy_eighths(
+    beat_times: np.ndarray,
+    features: OnsetFeatures,
+    *,
+    fast_bpm: float = BUSY_BPM,
+    even: tuple[float, float] = BUSY_EVEN,
+) -> bool:
+    """Whether a fast tracked level is the eighth notes of a busy sixteenth-note groove.
+
+    Funk keeps every sixteenth busy and puts its loudest stabs off the beat, so the
+    whole-song periodicity favours odd levels (a dotted eighth) and the tracker ends on
+    the eighths, above 200 BPM. Such a level is given away by how even it is: the
+    onsets between the tracked beats are as strong as those on them, where a groove
+    tracked at its beat has its weaker notes between the beats (or, off-beat skanks,
+    much stronger ones there, which the off-beat check handles).
+    """
+    if beat_times.size < 16 or 60.0 / float(np.median(np.diff(beat_times))) <= fast_bpm:
+        return False
+    mids = 0.5 * (beat_times[1:] + beat_times[:-1])
+    on = float(np.mean(_window_max(features.envelope, beat_times[1:], features.rate)))
+    between = float(np.mean(_window_max(features.envelope, mids, features.rate)))
+    return even[0] * on < between < even[1] * on
+
+
+def correct_sixteenth_phase(
+    beat_times: np.ndarray, low: np.ndarray, rate: float, *, ratio: float = OFFBEAT_RATIO
+) -> np.ndarray:
+    """Move the beats a quarter of a period when the kick and bass sit a sixteenth off.
+
+    Only for beats found by halving a busy groove (:func:`busy_eighths`): the tracker
+    may lock to a syncopated sixteenth, where the stabs are louder than the beat. Kick
+    and bass mark the beat: if the low band is clearly stronger a quarter period
+    before or after the tracked beats than on them, the sequence is shifted there.
+    """
+    if beat_times.size < 8 or low.size == 0:
+        return beat_times
+    period = np.diff(beat_times)
+    on = beat_times[:-1]
+    strength = {k: float(np.mean(_window_max(low, on + k * period / 4, rate))) for k in (-1, 0, 1)}
+    best = max((-1, 1), key=lambda k: strength[k])
+    if strength[best] <= ratio * max(strength[0], 1e-9):
+        return beat_times
+    shifted = beat_times + best * float(np.median(period)) / 4
+    return shifted[shifted >= 0]
+
+
 def track(features: OnsetFeatures) -> tuple[float, np.ndarray]:
     """The whole beat stage: level, HMM tracking, phase checks, metrical-level checks.
 
@@ -496,10 +548,13 @@ def track(features: OnsetFeatures) -> tuple[float, np.ndarray]:
     """
     envelope, rate = features.envelope, features.rate
 
-    def run(level: float, tempo_range: tuple[float, float] = TEMPO_RANGE) -> np.ndarray:
+    def run(level: float, tempo_range: tuple[float, float] = TEMPO_RANGE,
+            sixteenths: bool = False) -> np.ndarray:
         beats = track_beats(envelope, rate, bpm=level, tempo_range=tempo_range)
         beats, _ = correct_swing_phase(beats, envelope, rate)
         beats, _ = correct_offbeat(beats, features.low, rate)
+        if sixteenths:
+            beats = correct_sixteenth_phase(beats, features.low, rate)
         return beats
 
     level = beat_level(envelope, rate)
@@ -514,4 +569,7 @@ def track(features: OnsetFeatures) -> tuple[float, np.ndarray]:
     elif kick_between_beats(beats, features):
         level = 2 * 60.0 / float(np.median(np.diff(beats)))
         beats = run(level, RETRACK_RANGE)
+    elif busy_eighths(beats, features):
+        level = 60.0 / float(np.median(np.diff(beats))) / 2
+        beats = run(level, RETRACK_RANGE, sixteenths=True)
     return level, beats
