@@ -559,17 +559,16 @@ def track(features: OnsetFeatures) -> tuple[float, np.ndarray]:
 
     level = beat_level(envelope, rate)
     beats = run(level)
+    if beats.size < 16:  # too few beats for any of the metrical-level checks
+        return level, beats
+    tracked = 60.0 / float(np.median(np.diff(beats)))
     k = subdivision_factor(beats, features)
     if k > 1:
-        level = 60.0 / float(np.median(np.diff(beats))) / k
-        beats = run(level)
-    elif bar_of_three(beats, features):
-        level = 3 * 60.0 / float(np.median(np.diff(beats)))
-        beats = run(level, RETRACK_RANGE)
-    elif kick_between_beats(beats, features):
-        level = 2 * 60.0 / float(np.median(np.diff(beats)))
-        beats = run(level, RETRACK_RANGE)
-    elif busy_eighths(beats, features):
-        level = 60.0 / float(np.median(np.diff(beats))) / 2
-        beats = run(level, RETRACK_RANGE, sixteenths=True)
+        return tracked / k, run(tracked / k)
+    if bar_of_three(beats, features):
+        return 3 * tracked, run(3 * tracked, RETRACK_RANGE)
+    if kick_between_beats(beats, features):
+        return 2 * tracked, run(2 * tracked, RETRACK_RANGE)
+    if busy_eighths(beats, features):
+        return tracked / 2, run(tracked / 2, RETRACK_RANGE, sixteenths=True)
     return level, beats
