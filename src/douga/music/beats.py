@@ -22,10 +22,10 @@ and the bass lands on every second or third of them, the beat is two or three
 tracked beats long, and the song is tracked again at that level. Two opposite checks
 ask whether the tracked level is too slow: whole bars of three (a drumless waltz's
 bass marks only beat 1, but its chords, "oom-pah-pah", fill both thirds of each
-tracked beat), or the backbeat at half tempo (drum and bass: the kick lands between
-the tracked beats, on the snare's off-beats); a last one whether a fast level is the
-even eighths of a busy sixteenth-note groove (funk), which is then tracked at half
-the tempo, on the sixteenth where kick and bass are.
+tracked beat), or half the tempo (drum and bass tracked on its snare: the kick lands
+between the tracked beats; rock tracked on its kick: the snare does); a last one
+whether a fast level is the even eighths of a busy sixteenth-note groove (funk),
+which is then tracked at half the tempo, on the sixteenth where kick and bass are.
 """
 
 from __future__ import annotations
@@ -59,11 +59,15 @@ BASS_ACCENT = 1.5
 BAR_LEVEL_BPM = 80.0
 # ... when the high band at both thirds of each tracked beat is this much stronger than on it
 AFTERBEAT_RATIO = 1.3
-# when a check moves the level by a whole factor, the beat is known to within the drift of
-# the tracked beats: the song is tracked again this close to it
+# when a check moves a steady level by a whole factor, the beat is known to within the drift
+# of the tracked beats: the song is tracked again this close to it
 RETRACK_RANGE = (0.85, 1.2)
 # the kick drum is "between the tracked beats" when it is this much stronger there
 KICK_BETWEEN_RATIO = 3.0
+# ... and the snare is, when the high band is this much stronger there (while the kick and
+# the onsets as a whole are not: an off-beat skank is louder than the beat it follows)
+SNARE_BETWEEN_RATIO = 2.0
+SKANK_RATIO = 1.5
 # a tracked level faster than this whose off-beats are about as strong as its beats
 # (within this range of ratios) is the eighths of a busy groove
 BUSY_BPM = 170.0
@@ -495,6 +499,35 @@ def kick_between_beats(
     return between > ratio * max(on, 1e-9) and between > 0.2
 
 
+def snare_between_beats(
+    beat_times: np.ndarray,
+    features: OnsetFeatures,
+    *,
+    ratio: float = SNARE_BETWEEN_RATIO,
+    skank: float = SKANK_RATIO,
+) -> bool:
+    """Whether the tracked beats are the kick's 1 and 3 at half the tempo.
+
+    The mirror of :func:`kick_between_beats`: a rock groove with a heavy kick on 1 and
+    3 can be tracked on the kick alone, and its snare backbeat on 2 and 4 then sits
+    between the tracked beats. The high band is then much stronger between the
+    beats than on them while the kick is on them. An off-beat skank (ska, reggae) has
+    the same high band but is itself the loudest onset of the bar, and stays an
+    off-beat: it is left to the off-beat check.
+    """
+    if beat_times.size < 16:
+        return False
+    mids = 0.5 * (beat_times[1:] + beat_times[:-1])
+    on, rate = beat_times[1:], features.rate
+
+    def between_over_on(x: np.ndarray) -> float:
+        return float(np.mean(_window_max(x, mids, rate))) / max(
+            float(np.mean(_window_max(x, on, rate))), 1e-9)
+
+    return (between_over_on(features.high) > ratio and between_over_on(features.kick) < 0.5
+            and between_over_on(features.envelope) < skank)
+
+
 def busy_eighths(
     beat_times: np.ndarray,
     features: OnsetFeatures,
@@ -567,8 +600,8 @@ def track(features: OnsetFeatures) -> tuple[float, np.ndarray]:
         return tracked / k, run(tracked / k)
     if bar_of_three(beats, features):
         return 3 * tracked, run(3 * tracked, RETRACK_RANGE)
-    if kick_between_beats(beats, features):
-        return 2 * tracked, run(2 * tracked, RETRACK_RANGE)
+    if kick_between_beats(beats, features) or snare_between_beats(beats, features):
+        return 2 * tracked, run(2 * tracked)
     if busy_eighths(beats, features):
         return tracked / 2, run(tracked / 2, RETRACK_RANGE, sixteenths=True)
     return level, beats
