@@ -69,8 +69,9 @@ KICK_BETWEEN_RATIO = 3.0
 SNARE_BETWEEN_RATIO = 2.0
 SKANK_RATIO = 1.5
 # a tracked level faster than this whose off-beats are about as strong as its beats
-# (within this range of ratios) is the eighths of a busy groove
-BUSY_BPM = 170.0
+# (within this range of ratios) is the eighths of a busy groove; set above the 170-190 BPM
+# of much fast rock and anime-song pop, whose dense eighths are its real off-beats
+BUSY_BPM = 190.0
 BUSY_EVEN = (0.85, 1.25)
 
 
