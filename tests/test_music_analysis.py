@@ -30,11 +30,12 @@ def downbeat_f(reference: np.ndarray, estimate: list[float]) -> float:
         (120.0, 4, 2),
         (96.0, 4, 4),
         (150.0, 4, 2),
+        (180.0, 4, 2),
         (90.0, 3, 2),
         (66.0, 2, 3),
         (80.0, 3, 3),
     ],
-    ids=["4/4-120", "4/4-96-sixteenths", "4/4-150", "3/4-90", "6/8-66", "9/8-80"],
+    ids=["4/4-120", "4/4-96-sixteenths", "4/4-150", "4/4-180", "3/4-90", "6/8-66", "9/8-80"],
 )
 def test_beats_meter_and_downbeats(bpm: float, meter: int, subdivision: int) -> None:
     y, beats, downbeats = drum_pattern(bpm=bpm, meter=meter, subdivision=subdivision, seconds=30)
@@ -215,10 +216,11 @@ def test_swing_phase_moves_beats_off_the_pickups() -> None:
 
 
 def _impulse_features(period: float, off_beat: float, low_shift: float = 0.0,
-                      seconds: float = 30.0) -> tuple[object, np.ndarray]:
+                      backbeat: float = 1.0, seconds: float = 30.0) -> tuple[object, np.ndarray]:
     """Synthetic OnsetFeatures: an onset of height 1 on beats ``period`` apart and of
-    height ``off_beat`` half-way between them; the low band has the beat onsets moved
-    by ``low_shift`` seconds."""
+    height ``off_beat`` half-way between them; in the high band every fourth beat is
+    ``backbeat`` high (a snare); the low band has the beat onsets moved by
+    ``low_shift`` seconds."""
     from douga.music.onsets import OnsetFeatures
 
     rate = 86.1328125
@@ -234,23 +236,27 @@ def _impulse_features(period: float, off_beat: float, low_shift: float = 0.0,
     env = impulses(np.concatenate([beats, mids]),
                    np.concatenate([np.ones(beats.size), np.full(mids.size, off_beat)]))
     low = impulses(beats + low_shift, np.ones(beats.size))
+    high = env.copy()
+    high[np.round(beats[::4] * rate).astype(int)] = backbeat
     empty = np.zeros((12, n), dtype=np.float32)
-    feats = OnsetFeatures(rate=rate, envelope=env, low=low, high=env, kick=low,
+    feats = OnsetFeatures(rate=rate, envelope=env, low=low, high=high, kick=low,
                           loudness=np.zeros(n, dtype=np.float32), chroma=empty, timbre=empty)
     return feats, beats
 
 
 @pytest.mark.parametrize(
-    ("bpm", "off_beat", "busy"),
-    [(205.0, 1.0, True), (205.0, 0.4, False), (205.0, 3.0, False), (120.0, 1.0, False)],
-    ids=["even-fast", "weak-off-beats", "skank", "moderate"],
+    ("bpm", "off_beat", "backbeat", "busy"),
+    [(205.0, 1.0, 2.0, True), (205.0, 1.0, 1.0, False), (205.0, 0.4, 2.0, False),
+     (205.0, 3.0, 2.0, False), (120.0, 1.0, 2.0, False)],
+    ids=["even-fast-snare-every-4th", "dense-rock", "weak-off-beats", "skank", "moderate"],
 )
-def test_busy_eighths(bpm: float, off_beat: float, busy: bool) -> None:
-    # a fast level whose off-beats are as strong as its beats is the eighths of a busy
-    # groove; weaker (or much stronger) off-beats, or a moderate tempo, are a real beat
+def test_busy_eighths(bpm: float, off_beat: float, backbeat: float, busy: bool) -> None:
+    # a fast level whose off-beats are as strong as its beats and whose snare comes every
+    # fourth beat is the eighths of a busy groove; no such snare (dense fast rock),
+    # weaker (or much stronger) off-beats, or a moderate tempo: a real beat
     from douga.music.beats import busy_eighths
 
-    feats, beats = _impulse_features(60.0 / bpm, off_beat)
+    feats, beats = _impulse_features(60.0 / bpm, off_beat, backbeat=backbeat)
     assert busy_eighths(beats, feats) is busy  # type: ignore[arg-type]
 
 

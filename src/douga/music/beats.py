@@ -63,7 +63,7 @@ AFTERBEAT_RATIO = 1.3
 # of the tracked beats: the song is tracked again this close to it
 RETRACK_RANGE = (0.85, 1.2)
 # the kick drum is "between the tracked beats" when it is this much stronger there
-KICK_BETWEEN_RATIO = 3.0
+KICK_BETWEEN_RATIO = 1.6
 # ... and the snare is, when the high band is this much stronger there (while the kick and
 # the onsets as a whole are not: an off-beat skank is louder than the beat it follows)
 SNARE_BETWEEN_RATIO = 2.0
@@ -73,6 +73,9 @@ SKANK_RATIO = 1.5
 # of much fast rock and anime-song pop, whose dense eighths are its real off-beats
 BUSY_BPM = 190.0
 BUSY_EVEN = (0.85, 1.25)
+# ... and whose high band (the snare) accents one tracked beat in four by this much: the
+# backbeat every fourth tracked beat, where dense eighths of fast rock accent none
+BACKBEAT_ACCENT = 1.5
 
 
 @dataclass(frozen=True)
@@ -485,12 +488,12 @@ def kick_between_beats(
 ) -> bool:
     """Whether the tracked beats are a backbeat at half the tempo.
 
-    Drum and bass is often felt, and tracked, at half its tempo: the snare on beats 2
-    and 4 is its loudest, most regular onset, and the tracker locks to it. The kick
-    then lands between the tracked beats, while in a groove tracked at its real beat
-    kick and snare both sit on beats. The kick band (below 100 Hz, under the snare's
-    body) tells them apart: between the tracked beats it is then several times as
-    strong as on them.
+    Drum and bass, and fast rock, are often felt, and tracked, at half their tempo: the
+    snare on beats 2 and 4 is their loudest, most regular onset, and the tracker locks
+    to it. The kick then lands between the tracked beats, while in a groove tracked at
+    its real beat kick and snare both sit on beats. The kick band (below 100 Hz, under
+    the snare's body) tells them apart: between the tracked beats it is then clearly
+    stronger than on them.
     """
     if beat_times.size < 16:
         return False
@@ -535,6 +538,7 @@ def busy_eighths(
     *,
     fast_bpm: float = BUSY_BPM,
     even: tuple[float, float] = BUSY_EVEN,
+    backbeat: float = BACKBEAT_ACCENT,
 ) -> bool:
     """Whether a fast tracked level is the eighth notes of a busy sixteenth-note groove.
 
@@ -543,14 +547,22 @@ def busy_eighths(
     the eighths, above 200 BPM. Such a level is given away by how even it is: the
     onsets between the tracked beats are as strong as those on them, where a groove
     tracked at its beat has its weaker notes between the beats (or, off-beat skanks,
-    much stronger ones there, which the off-beat check handles).
+    much stronger ones there, which the off-beat check handles), and its snare
+    backbeat falls on every fourth tracked beat, not every second: fast rock with
+    dense eighths is as even, but its snare is on its (tracked) beats 2 and 4.
     """
     if beat_times.size < 16 or 60.0 / float(np.median(np.diff(beat_times))) <= fast_bpm:
         return False
     mids = 0.5 * (beat_times[1:] + beat_times[:-1])
     on = float(np.mean(_window_max(features.envelope, beat_times[1:], features.rate)))
     between = float(np.mean(_window_max(features.envelope, mids, features.rate)))
-    return even[0] * on < between < even[1] * on
+    if not even[0] * on < between < even[1] * on:
+        return False
+    high = _window_max(features.high, beat_times, features.rate)
+    idx = np.arange(high.size)
+    accent = max(float(np.mean(high[idx % 4 == p])) / max(float(np.mean(high[idx % 4 != p])), 1e-9)
+                 for p in range(4))
+    return accent >= backbeat
 
 
 def correct_sixteenth_phase(
