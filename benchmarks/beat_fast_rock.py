@@ -51,6 +51,9 @@ def fast_rock(rng: np.random.Generator, bpm: int, dense: bool) -> E.Song:
                     scale="major", low=64, high=81, vel=92)
     E.place(s, lead, tune, 2)
     E.place(s, lead, tune, 10)
+    E.drum_bar(s, drums, 20, {"kick": "X...", "crash": "X..."})  # the last bar: one hit
+    E.bass_bar(s, bass, 20, harm, "R---")
+    E.comp_bar(s, gtr, 20, harm, "X---", center=52, vel=100, power=True)
     return s
 
 
@@ -64,6 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             song = fast_rock(np.random.default_rng(bpm), bpm, dense)
             midi = args.out / f"{song.name}.mid"
             song.write_midi(midi)
+            E.check_against_pretty_midi(song, midi)
             E.render(song, midi, args.out / f"{song.name}.wav", SOUNDFONT)
             E.write_times(args.out / f"{song.name}.beats.txt", song.beat_times())
             E.write_times(args.out / f"{song.name}.downbeats.txt", song.downbeat_times())

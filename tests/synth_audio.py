@@ -134,3 +134,25 @@ def two_step(
     y = y[: int(seconds * sr)]
     y /= max(float(np.abs(y).max()), 1e-9) / 0.8
     return y.astype(np.float32), beats, beats[::4]
+
+
+def four_on_the_floor(
+    *, bpm: float = 124.0, seconds: float = 30.0, hat: float = 0.35, sr: int = SR, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """House: a kick on every beat and an open hi-hat (high-passed noise) on every
+    off-beat. Returns (audio, beat_times, downbeat_times)."""
+    rng = np.random.default_rng(seed)
+    y = np.zeros(int(seconds * sr) + sr)
+    period = 60.0 / bpm
+    beats = 0.5 + period * np.arange(int((seconds - 1.0) / period))
+
+    def add(t: float, x: np.ndarray) -> None:
+        i = int(t * sr)
+        y[i : i + x.size] += x[: max(0, y.size - i)]
+
+    for t in beats:
+        add(t, 0.9 * _kick(int(0.25 * sr), sr))
+        add(t + period / 2, hat * np.diff(_noise_hit(int(0.12 * sr) + 1, sr, rng, 25)))
+    y = y[: int(seconds * sr)]
+    y /= max(float(np.abs(y).max()), 1e-9) / 0.8
+    return y.astype(np.float32), beats, beats[::4]

@@ -11,7 +11,7 @@ import pytest
 
 from douga.music.analyze import analyze_music
 from douga.music.musicmap import MusicMap
-from tests.synth_audio import SR, drum_pattern, oom_pah_pah, two_step
+from tests.synth_audio import SR, drum_pattern, four_on_the_floor, oom_pah_pah, two_step
 
 
 def beat_f(reference: np.ndarray, estimate: list[float]) -> float:
@@ -63,6 +63,16 @@ def test_drum_and_bass_is_tracked_at_its_tempo_not_on_the_backbeat(bpm: float) -
     # the loud snare on 2 and 4 repeats at half the tempo; the kick between those
     # snares says the beat is twice as fast
     y, beats, _ = two_step(bpm=bpm)
+    m = analyze_music((y, SR))
+    assert m.tempo == pytest.approx(bpm, rel=0.03)
+    assert beat_f(beats, m.beats) >= 0.95
+
+
+@pytest.mark.parametrize(("bpm", "hat"), [(120.0, 0.2), (124.0, 0.35), (128.0, 0.35)])
+def test_house_off_beat_hats_stay_off_beats(bpm: float, hat: float) -> None:
+    # kick on every beat, open hi-hat between: at a moderate tempo the hats are the
+    # off-beats, not the backbeat of a groove twice as fast
+    y, beats, _ = four_on_the_floor(bpm=bpm, hat=hat)
     m = analyze_music((y, SR))
     assert m.tempo == pytest.approx(bpm, rel=0.03)
     assert beat_f(beats, m.beats) >= 0.95

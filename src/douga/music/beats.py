@@ -62,6 +62,8 @@ AFTERBEAT_RATIO = 1.3
 # when a check moves a steady level by a whole factor, the beat is known to within the drift
 # of the tracked beats: the song is tracked again this close to it
 RETRACK_RANGE = (0.85, 1.2)
+# a tracked level slower than this may be half the tempo (the doubled level stays <= 210)
+HALF_TEMPO_BPM = 105.0
 # the kick drum is "between the tracked beats" when it is this much stronger there
 KICK_BETWEEN_RATIO = 1.6
 # ... and the snare is, when the high band is this much stronger there (while the kick and
@@ -493,7 +495,7 @@ def kick_between_beats(
     to it. The kick then lands between the tracked beats, while in a groove tracked at
     its real beat kick and snare both sit on beats. The kick band (below 100 Hz, under
     the snare's body) tells them apart: between the tracked beats it is then clearly
-    stronger than on them.
+    stronger than on them. :func:`track` asks only below ``HALF_TEMPO_BPM``.
     """
     if beat_times.size < 16:
         return False
@@ -517,7 +519,9 @@ def snare_between_beats(
     between the tracked beats. The high band is then much stronger between the
     beats than on them while the kick is on them. An off-beat skank (ska, reggae) has
     the same high band but is itself the loudest onset of the bar, and stays an
-    off-beat: it is left to the off-beat check.
+    off-beat: it is left to the off-beat check. House music's open hi-hat between
+    four-on-the-floor kicks looks the same too, at its real tempo: :func:`track` asks
+    only below ``HALF_TEMPO_BPM``, where a doubled level is still a plausible beat.
     """
     if beat_times.size < 16:
         return False
@@ -613,7 +617,9 @@ def track(features: OnsetFeatures) -> tuple[float, np.ndarray]:
         return tracked / k, run(tracked / k)
     if bar_of_three(beats, features):
         return 3 * tracked, run(3 * tracked, RETRACK_RANGE)
-    if kick_between_beats(beats, features) or snare_between_beats(beats, features):
+    if tracked < HALF_TEMPO_BPM and (
+        kick_between_beats(beats, features) or snare_between_beats(beats, features)
+    ):
         return 2 * tracked, run(2 * tracked)
     if busy_eighths(beats, features):
         return tracked / 2, run(tracked / 2, RETRACK_RANGE, sixteenths=True)
