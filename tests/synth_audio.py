@@ -77,63 +77,68 @@ def drum_pattern(
     return y.astype(np.float32), np.array(beats), np.array(downbeats)
 
 
+class _SteadyTrack:
+    """A steady-tempo buffer: ``beats`` (s) from 0.5 s on, ``add`` mixes a sound in at a
+    time, ``finish`` normalises and returns (audio, beat_times, downbeat_times)."""
+
+    def __init__(self, bpm: float, seconds: float, sr: int) -> None:
+        self.sr, self.seconds = sr, seconds
+        self.period = 60.0 / bpm
+        self.beats = 0.5 + self.period * np.arange(int((seconds - 1.0) / self.period))
+        self.y = np.zeros(int(seconds * sr) + sr)
+
+    def add(self, t: float, x: np.ndarray) -> None:
+        i = int(t * self.sr)
+        self.y[i : i + x.size] += x[: max(0, self.y.size - i)]
+
+    def finish(self, beats_per_bar: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        y = self.y[: int(self.seconds * self.sr)]
+        y = y / (max(float(np.abs(y).max()), 1e-9) / 0.8)
+        return y.astype(np.float32), self.beats, self.beats[::beats_per_bar]
+
+
 def oom_pah_pah(
     *, bpm: float = 165.0, seconds: float = 30.0, sr: int = SR, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A drumless waltz: a plucked bass note on beat 1, a short bright chord on beats 2
     and 3. Returns (audio, beat_times, downbeat_times)."""
     rng = np.random.default_rng(seed)
-    y = np.zeros(int(seconds * sr) + sr)
+    track = _SteadyTrack(bpm, seconds, sr)
     roots = [73.42, 110.0, 98.0, 110.0]  # D, A, G, A
-    period = 60.0 / bpm
-    beats = 0.5 + period * np.arange(int((seconds - 1.0) / period))
     n = int(0.3 * sr)
-    for k, t in enumerate(beats):
-        i = int(t * sr)
+    for k, t in enumerate(track.beats):
         root = roots[(k // 6) % len(roots)]
         if k % 3 == 0:
-            note = _tone(root, n, sr) * np.exp(-np.arange(n) / sr * 12)
-            y[i : i + n] += 1.0 * note[: y.size - i]
+            track.add(t, _tone(root, n, sr) * np.exp(-np.arange(n) / sr * 12))
         else:
             chord = sum(_tone(root * r * 8, n, sr) for r in (1.0, 1.26, 1.5))
-            chord = chord * np.exp(-np.arange(n) / sr * 20)
-            chord += 0.3 * _noise_hit(n, sr, rng, 60)
-            y[i : i + n] += 0.12 * chord[: y.size - i]
-    y = y[: int(seconds * sr)]
-    y /= max(float(np.abs(y).max()), 1e-9) / 0.8
-    return y.astype(np.float32), beats, beats[::3]
+            chord = chord * np.exp(-np.arange(n) / sr * 20) + 0.3 * _noise_hit(n, sr, rng, 60)
+            track.add(t, 0.12 * chord)
+    return track.finish(3)
 
 
 def two_step(
     *, bpm: float = 172.0, seconds: float = 30.0, sr: int = SR, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A drum and bass break: kick on beat 1 and the "and" of 3, a loud snare (high-passed
-    noise over a 180 Hz body) on beats 2 and 4, closed hats on the eighths. Returns (audio,
+    noise over a 200 Hz body) on beats 2 and 4, closed hats on the eighths. Returns (audio,
     beat_times, downbeat_times)."""
     rng = np.random.default_rng(seed)
-    y = np.zeros(int(seconds * sr) + sr)
-    period = 60.0 / bpm
-    beats = 0.5 + period * np.arange(int((seconds - 1.0) / period))
+    track = _SteadyTrack(bpm, seconds, sr)
     hit = int(0.2 * sr)
     decay = np.exp(-np.arange(hit) / sr * 30) * np.minimum(1.0, np.arange(hit) / (0.004 * sr))
-
-    def add(t: float, x: np.ndarray) -> None:
-        i = int(t * sr)
-        y[i : i + x.size] += x[: max(0, y.size - i)]
-
-    for k, t in enumerate(beats):
+    for k, t in enumerate(track.beats):
         pos = k % 4
         if pos in (0, 2):
-            add(t + (period / 2 if pos == 2 else 0.0), 0.9 * _kick(hit, sr))
+            track.add(t + (track.period / 2 if pos == 2 else 0.0), 0.9 * _kick(hit, sr))
         else:
             rattle = np.diff(_noise_hit(hit + 1, sr, rng, 30))  # high-passed: no sub-bass
-            snare = rattle * decay + 0.8 * np.sin(2 * np.pi * 200 * np.arange(hit) / sr) * decay
-            add(t, 1.0 * snare)
+            body = 0.8 * np.sin(2 * np.pi * 200 * np.arange(hit) / sr)
+            track.add(t, (rattle + body) * decay)
         for half in (0.0, 0.5):
-            add(t + half * period, 0.1 * _noise_hit(int(0.04 * sr), sr, rng, 120))
-    y = y[: int(seconds * sr)]
-    y /= max(float(np.abs(y).max()), 1e-9) / 0.8
-    return y.astype(np.float32), beats, beats[::4]
+            hat = _noise_hit(int(0.04 * sr), sr, rng, 120)
+            track.add(t + half * track.period, 0.1 * hat)
+    return track.finish(4)
 
 
 def four_on_the_floor(
@@ -142,17 +147,26 @@ def four_on_the_floor(
     """House: a kick on every beat and an open hi-hat (high-passed noise) on every
     off-beat. Returns (audio, beat_times, downbeat_times)."""
     rng = np.random.default_rng(seed)
-    y = np.zeros(int(seconds * sr) + sr)
-    period = 60.0 / bpm
-    beats = 0.5 + period * np.arange(int((seconds - 1.0) / period))
+    track = _SteadyTrack(bpm, seconds, sr)
+    for t in track.beats:
+        track.add(t, 0.9 * _kick(int(0.25 * sr), sr))
+        track.add(t + track.period / 2, hat * np.diff(_noise_hit(int(0.12 * sr) + 1, sr, rng, 25)))
+    return track.finish(4)
 
-    def add(t: float, x: np.ndarray) -> None:
-        i = int(t * sr)
-        y[i : i + x.size] += x[: max(0, y.size - i)]
 
-    for t in beats:
-        add(t, 0.9 * _kick(int(0.25 * sr), sr))
-        add(t + period / 2, hat * np.diff(_noise_hit(int(0.12 * sr) + 1, sr, rng, 25)))
-    y = y[: int(seconds * sr)]
-    y /= max(float(np.abs(y).max()), 1e-9) / 0.8
-    return y.astype(np.float32), beats, beats[::4]
+def dembow(
+    *, bpm: float = 95.0, seconds: float = 30.0, sr: int = SR, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Reggaeton's dembow: a kick on every beat, a snare (high-passed noise) on the "a" of
+    1 and the "and" of 2 in every two beats, closed hats on the eighths. Returns
+    (audio, beat_times, downbeat_times)."""
+    rng = np.random.default_rng(seed)
+    track = _SteadyTrack(bpm, seconds, sr)
+    for k, t in enumerate(track.beats):
+        track.add(t, 0.9 * _kick(int(0.25 * sr), sr))
+        snare = np.diff(_noise_hit(int(0.1 * sr) + 1, sr, rng, 35))
+        track.add(t + (0.75 if k % 2 == 0 else 0.5) * track.period, 0.6 * snare)
+        for half in (0.0, 0.5):
+            hat = np.diff(_noise_hit(int(0.03 * sr) + 1, sr, rng, 120))
+            track.add(t + half * track.period, 0.1 * hat)
+    return track.finish(4)

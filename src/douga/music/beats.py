@@ -22,8 +22,8 @@ and the bass lands on every second or third of them, the beat is two or three
 tracked beats long, and the song is tracked again at that level. Two opposite checks
 ask whether the tracked level is too slow: whole bars of three (a drumless waltz's
 bass marks only beat 1, but its chords, "oom-pah-pah", fill both thirds of each
-tracked beat), or half the tempo (drum and bass tracked on its snare: the kick lands
-between the tracked beats; rock tracked on its kick: the snare does); a last one
+tracked beat), or half the tempo (drum and bass or fast rock tracked on its snare:
+the kick lands between the tracked beats); a last one
 whether a fast level is the even eighths of a busy sixteenth-note groove (funk),
 which is then tracked at half the tempo, on the sixteenth where kick and bass are.
 """
@@ -66,10 +66,6 @@ RETRACK_RANGE = (0.85, 1.2)
 HALF_TEMPO_BPM = 105.0
 # the kick drum is "between the tracked beats" when it is this much stronger there
 KICK_BETWEEN_RATIO = 1.6
-# ... and the snare is, when the high band is this much stronger there (while the kick and
-# the onsets as a whole are not: an off-beat skank is louder than the beat it follows)
-SNARE_BETWEEN_RATIO = 2.0
-SKANK_RATIO = 1.5
 # a tracked level faster than this whose off-beats are about as strong as its beats
 # (within this range of ratios) is the eighths of a busy groove; set above the 170-190 BPM
 # of much fast rock and anime-song pop, whose dense eighths are its real off-beats
@@ -495,7 +491,12 @@ def kick_between_beats(
     to it. The kick then lands between the tracked beats, while in a groove tracked at
     its real beat kick and snare both sit on beats. The kick band (below 100 Hz, under
     the snare's body) tells them apart: between the tracked beats it is then clearly
-    stronger than on them. :func:`track` asks only below ``HALF_TEMPO_BPM``.
+    stronger than on them. :func:`track` asks only below ``HALF_TEMPO_BPM``, where a
+    doubled level is still a plausible beat.
+
+    The mirror case, rock tracked on its kick with the snare between the tracked
+    beats, is not handled: house music (off-beat open hi-hats) and reggaeton (the
+    dembow snare) put the same high-band onsets between beats at their real tempo.
     """
     if beat_times.size < 16:
         return False
@@ -503,37 +504,6 @@ def kick_between_beats(
     on = float(np.mean(_window_max(features.kick, beat_times[1:], features.rate)))
     between = float(np.mean(_window_max(features.kick, mids, features.rate)))
     return between > ratio * max(on, 1e-9) and between > 0.2
-
-
-def snare_between_beats(
-    beat_times: np.ndarray,
-    features: OnsetFeatures,
-    *,
-    ratio: float = SNARE_BETWEEN_RATIO,
-    skank: float = SKANK_RATIO,
-) -> bool:
-    """Whether the tracked beats are the kick's 1 and 3 at half the tempo.
-
-    The mirror of :func:`kick_between_beats`: a rock groove with a heavy kick on 1 and
-    3 can be tracked on the kick alone, and its snare backbeat on 2 and 4 then sits
-    between the tracked beats. The high band is then much stronger between the
-    beats than on them while the kick is on them. An off-beat skank (ska, reggae) has
-    the same high band but is itself the loudest onset of the bar, and stays an
-    off-beat: it is left to the off-beat check. House music's open hi-hat between
-    four-on-the-floor kicks looks the same too, at its real tempo: :func:`track` asks
-    only below ``HALF_TEMPO_BPM``, where a doubled level is still a plausible beat.
-    """
-    if beat_times.size < 16:
-        return False
-    mids = 0.5 * (beat_times[1:] + beat_times[:-1])
-    on, rate = beat_times[1:], features.rate
-
-    def between_over_on(x: np.ndarray) -> float:
-        return float(np.mean(_window_max(x, mids, rate))) / max(
-            float(np.mean(_window_max(x, on, rate))), 1e-9)
-
-    return (between_over_on(features.high) > ratio and between_over_on(features.kick) < 0.5
-            and between_over_on(features.envelope) < skank)
 
 
 def busy_eighths(
@@ -617,9 +587,7 @@ def track(features: OnsetFeatures) -> tuple[float, np.ndarray]:
         return tracked / k, run(tracked / k)
     if bar_of_three(beats, features):
         return 3 * tracked, run(3 * tracked, RETRACK_RANGE)
-    if tracked < HALF_TEMPO_BPM and (
-        kick_between_beats(beats, features) or snare_between_beats(beats, features)
-    ):
+    if tracked < HALF_TEMPO_BPM and kick_between_beats(beats, features):
         return 2 * tracked, run(2 * tracked)
     if busy_eighths(beats, features):
         return tracked / 2, run(tracked / 2, RETRACK_RANGE, sixteenths=True)
