@@ -40,12 +40,16 @@ def _plan(project: Path, analysis: Path):  # type: ignore[no-untyped-def]
     return proj, mm, plan_timeline(proj, mm, effects=True), lyrics
 
 
+def _export(project: Path, analysis: Path, *flags: str) -> None:
+    """``douga export PROJECT --analysis ANALYSIS FLAGS...``, which must succeed."""
+    result = runner.invoke(app, ["export", str(project), "--analysis", str(analysis), *flags])
+    assert result.exit_code == 0, result.output
+
+
 def test_otio_export_reads_back(demo: tuple[Path, Path], tmp_path: Path) -> None:
     project, analysis = demo
     out = tmp_path / "mad.otio"
-    result = runner.invoke(app, ["export", str(project), "--otio", str(out),
-                                 "--analysis", str(analysis)])
-    assert result.exit_code == 0, result.output
+    _export(project, analysis, "--otio", str(out))
     proj, mm, tl, lyrics = _plan(project, analysis)
     timeline = otio.adapters.read_from_file(str(out))
     video, audio = timeline.tracks
@@ -89,9 +93,7 @@ def test_otio_in_betweens_can_point_into_the_render(demo: tuple[Path, Path],
     video = tmp_path / "video.mp4"
     video.write_bytes(b"stand-in")
     out = tmp_path / "mad.otio"
-    result = runner.invoke(app, ["export", str(project), "--otio", str(out), "--analysis",
-                                 str(analysis), "--video", str(video)])
-    assert result.exit_code == 0, result.output
+    _export(project, analysis, "--otio", str(out), "--video", str(video))
     track = otio.adapters.read_from_file(str(out)).tracks[0]
     for clip in track:
         if clip.metadata["douga"]["kind"] == "between":
@@ -102,9 +104,7 @@ def test_otio_in_betweens_can_point_into_the_render(demo: tuple[Path, Path],
 def test_xsheet_has_a_row_per_frame(demo: tuple[Path, Path], tmp_path: Path) -> None:
     project, analysis = demo
     out = tmp_path / "sheet.csv"
-    result = runner.invoke(app, ["export", str(project), "--xsheet", str(out),
-                                 "--analysis", str(analysis)])
-    assert result.exit_code == 0, result.output
+    _export(project, analysis, "--xsheet", str(out))
     _proj, _mm, tl, lyrics = _plan(project, analysis)
     with out.open(newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))

@@ -22,6 +22,7 @@ from douga import __version__
 from douga.cli.common import (
     _STATE,
     ProgressFn,
+    ProjectArg,
     _console,
     _examples,
     _guarded,
@@ -248,7 +249,7 @@ def _write_outputs(mm: MusicMap, y: np.ndarray | None, sr: int, *, json_out: Pat
 ))
 @_guarded
 def plan(
-    project: Annotated[Path, typer.Argument(help="The project file (project.yaml).")],
+    project: ProjectArg,
     json_out: Annotated[Path | None, typer.Option(
         "--json", help="Write the Timeline (keyframes, frames, effects) as JSON here.")] = None,
     plot: Annotated[Path | None, typer.Option(
@@ -376,7 +377,7 @@ def eval_beats(
 ))
 @_guarded
 def render(
-    project: Annotated[Path, typer.Argument(help="The project file (project.yaml).")],
+    project: ProjectArg,
     out: Annotated[Path | None, typer.Option(
         "-o", "--out", help="The mp4 to write (default: video.mp4 beside the project, "
         "preview.mp4 with --preview).")] = None,

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -24,6 +24,8 @@ from douga.errors import DougaError, InputError
 
 ProgressFn = Callable[[str, float], None]
 F = TypeVar("F", bound=Callable[..., Any])
+# the PROJECT argument of every command that reads a project file
+ProjectArg = Annotated[Path, typer.Argument(help="The project file (project.yaml).")]
 
 
 class _State:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from douga.cli.common import _console, _guarded, _music_map, _progress, _save
+from douga.cli.common import ProjectArg, _console, _guarded, _music_map, _progress, _save
 from douga.errors import InputError
 
 __all__ = ["export"]
@@ -16,7 +16,7 @@ __all__ = ["export"]
 
 @_guarded
 def export(
-    project: Annotated[Path, typer.Argument(help="The project file (project.yaml).")],
+    project: ProjectArg,
     otio_out: Annotated[Path | None, typer.Option(
         "--otio", help="Write an OpenTimelineIO timeline (.otio) here.")] = None,
     xsheet_out: Annotated[Path | None, typer.Option(

@@ -329,6 +329,26 @@ def track_beats(
     return frames / rate
 
 
+def _window_max(x: np.ndarray, times: np.ndarray, rate: float) -> np.ndarray:
+    """The maximum of ``x`` within ±2 frames of each time."""
+    frames = np.clip(np.round(times * rate).astype(np.int64), 0, x.size - 1)
+    win = np.clip(frames[:, None] + np.arange(-2, 3)[None, :], 0, x.size - 1)
+    return np.asarray(x[win].max(axis=1))
+
+
+def _strength_at(x: np.ndarray, times: np.ndarray, rate: float) -> float:
+    """Mean of the local maxima (±2 frames) of ``x`` at the given times."""
+    return float(np.mean(_window_max(x, times, rate)))
+
+
+def _position_accent(x: np.ndarray, k: int) -> float:
+    """How much one position in every ``k`` stands out: the largest ratio of the mean of
+    ``x`` at that position to its mean at the other positions."""
+    idx = np.arange(x.size)
+    return max(float(np.mean(x[idx % k == p])) / max(float(np.mean(x[idx % k != p])), 1e-9)
+               for p in range(k))
+
+
 def correct_offbeat(
     beat_times: np.ndarray, low: np.ndarray, rate: float, *, ratio: float = OFFBEAT_RATIO
 ) -> tuple[np.ndarray, float]:
@@ -342,13 +362,7 @@ def correct_offbeat(
     if beat_times.size < 8 or low.size == 0:
         return beat_times, 1.0
     mids = 0.5 * (beat_times[1:] + beat_times[:-1])
-
-    def strength(times: np.ndarray) -> float:
-        frames = np.clip(np.round(times * rate).astype(np.int64), 0, low.size - 1)
-        win = np.clip(frames[:, None] + np.arange(-2, 3)[None, :], 0, low.size - 1)
-        return float(np.mean(low[win].max(axis=1)))
-
-    on, off = strength(beat_times[1:-1]), strength(mids)
+    on, off = _strength_at(low, beat_times[1:-1], rate), _strength_at(low, mids, rate)
     score = off / max(on, 1e-9)
     if score > ratio and off > 0.2:
         period = float(np.median(np.diff(beat_times)))
@@ -358,13 +372,6 @@ def correct_offbeat(
         )
         return shifted, score
     return beat_times, score
-
-
-def _strength_at(x: np.ndarray, times: np.ndarray, rate: float) -> float:
-    """Mean of the envelope's local maxima (±2 frames) at the given times."""
-    frames = np.clip(np.round(times * rate).astype(np.int64), 0, x.size - 1)
-    win = np.clip(frames[:, None] + np.arange(-2, 3)[None, :], 0, x.size - 1)
-    return float(np.mean(x[win].max(axis=1)))
 
 
 def correct_swing_phase(
@@ -394,13 +401,6 @@ def correct_swing_phase(
         last = beat_times[-1] + float(np.median(period)) / 3
         return np.append(beat_times[:-1] + period / 3, last), ratio
     return beat_times, ratio
-
-
-def _window_max(x: np.ndarray, times: np.ndarray, rate: float) -> np.ndarray:
-    """The maximum of ``x`` within ±2 frames of each time."""
-    frames = np.clip(np.round(times * rate).astype(np.int64), 0, x.size - 1)
-    win = np.clip(frames[:, None] + np.arange(-2, 3)[None, :], 0, x.size - 1)
-    return np.asarray(x[win].max(axis=1))
 
 
 def subdivision_factor(
@@ -433,13 +433,7 @@ def subdivision_factor(
     if contrast[6] <= max(contrast[m] for m in (2, 3, 4, 8)):
         return 1
     bass = _window_max(features.low, beat_times, features.rate)
-    idx = np.arange(bass.size)
-    accent = max(
-        float(np.mean(bass[idx % k == p]) / max(float(np.mean(bass[idx % k != p])), 1e-9))
-        for k in (2, 3)
-        for p in range(k)
-    )
-    if accent <= bass_accent:
+    if max(_position_accent(bass, 2), _position_accent(bass, 3)) <= bass_accent:
         return 1
     if contrast[2] >= contrast[3] or bpm / 3 < MIN_BPM:
         return 2
@@ -467,16 +461,12 @@ def bar_of_three(
     period = np.diff(beat_times)
     if 60.0 / float(np.median(period)) >= slow_bpm:
         return False
-    on = beat_times[:-1]
-
-    def mean_at(x: np.ndarray, times: np.ndarray) -> float:
-        return float(np.mean(_window_max(x, times, features.rate)))
-
-    high_on = max(mean_at(features.high, on), 1e-9)
-    low_on = max(mean_at(features.low, on), 1e-9)
+    on, rate = beat_times[:-1], features.rate
+    high_on = max(_strength_at(features.high, on, rate), 1e-9)
+    low_on = max(_strength_at(features.low, on, rate), 1e-9)
     return all(
-        mean_at(features.high, on + k * period / 3) > ratio * high_on
-        and mean_at(features.low, on + k * period / 3) < low_on / ratio
+        _strength_at(features.high, on + k * period / 3, rate) > ratio * high_on
+        and _strength_at(features.low, on + k * period / 3, rate) < low_on / ratio
         for k in (1, 2)
     )
 
@@ -501,8 +491,8 @@ def kick_between_beats(
     if beat_times.size < 16:
         return False
     mids = 0.5 * (beat_times[1:] + beat_times[:-1])
-    on = float(np.mean(_window_max(features.kick, beat_times[1:], features.rate)))
-    between = float(np.mean(_window_max(features.kick, mids, features.rate)))
+    on = _strength_at(features.kick, beat_times[1:], features.rate)
+    between = _strength_at(features.kick, mids, features.rate)
     return between > ratio * max(on, 1e-9) and between > 0.2
 
 
@@ -528,15 +518,11 @@ def busy_eighths(
     if beat_times.size < 16 or 60.0 / float(np.median(np.diff(beat_times))) <= fast_bpm:
         return False
     mids = 0.5 * (beat_times[1:] + beat_times[:-1])
-    on = float(np.mean(_window_max(features.envelope, beat_times[1:], features.rate)))
-    between = float(np.mean(_window_max(features.envelope, mids, features.rate)))
+    on = _strength_at(features.envelope, beat_times[1:], features.rate)
+    between = _strength_at(features.envelope, mids, features.rate)
     if not even[0] * on < between < even[1] * on:
         return False
-    high = _window_max(features.high, beat_times, features.rate)
-    idx = np.arange(high.size)
-    accent = max(float(np.mean(high[idx % 4 == p])) / max(float(np.mean(high[idx % 4 != p])), 1e-9)
-                 for p in range(4))
-    return accent >= backbeat
+    return _position_accent(_window_max(features.high, beat_times, features.rate), 4) >= backbeat
 
 
 def correct_sixteenth_phase(
@@ -553,7 +539,7 @@ def correct_sixteenth_phase(
         return beat_times
     period = np.diff(beat_times)
     on = beat_times[:-1]
-    strength = {k: float(np.mean(_window_max(low, on + k * period / 4, rate))) for k in (-1, 0, 1)}
+    strength = {k: _strength_at(low, on + k * period / 4, rate) for k in (-1, 0, 1)}
     best = max((-1, 1), key=lambda k: strength[k])
     if strength[best] <= ratio * max(strength[0], 1e-9):
         return beat_times
