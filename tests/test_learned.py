@@ -152,21 +152,47 @@ def test_transformer_shapes_and_kv_cache_matches_teacher_forcing() -> None:
     torch.testing.assert_close(again, made)
 
 
-def test_text_and_counter_change_the_output_and_the_switches_turn_them_off() -> None:
+@pytest.mark.parametrize("text_input", ["sentence", "words"])
+def test_text_and_counter_change_the_output_and_the_switches_turn_them_off(
+        text_input: str) -> None:
+    words = {"text_input": text_input, "text_tokens": 3}
     x = _inputs()
-    for switch, key, other in (("use_text", "text", torch.randn(2, 384)),
+    if text_input == "words":  # one 384-d state per word piece
+        x["text"] = torch.randn(2, 3, 384, generator=torch.Generator().manual_seed(2))
+    for switch, key, other in (("use_text", "text", torch.randn_like(x["text"])),
                                ("use_counter", "remaining", torch.tensor([12, 1]))):
-        model = _transformer()
+        model = _transformer(**words)
         for p in model.parameters():  # the counter embedding starts at zero: wake it up
             torch.nn.init.normal_(p, std=0.05) if p.ndim > 1 else None
         changed = {**x, key: other}
         base = model(x["text"], x["remaining"], x["last"], x["prev"], x["target"])
         moved = model(changed["text"], changed["remaining"], x["last"], x["prev"], x["target"])
         assert float((base - moved).abs().max().detach()) > 1e-3, switch
-        off = _transformer(**{switch: False})
+        off = _transformer(**words, **{switch: False})
         base = off(x["text"], x["remaining"], x["last"], x["prev"], x["target"])
         moved = off(changed["text"], changed["remaining"], x["last"], x["prev"], x["target"])
         torch.testing.assert_close(base, moved)
+
+
+def test_text_encoder_word_states_tell_directions_apart() -> None:
+    from douga.models.text_encoder import TextEncoder
+
+    encoder = TextEncoder()
+    with pytest.raises(ValueError, match="text_input"):
+        FrameTransformerConfig(text_input="letters")
+    up_down = ["the box moves up and comes back", "the box moves down and comes back"]
+    pooled = encoder(up_down)
+    assert pooled.shape == (2, 384)
+    assert float(pooled[0] @ pooled[1]) > 0.95  # one sentence vector barely tells them apart
+    words = encoder(up_down, words=12)
+    assert words.shape == (2, 12, 384)
+    # [CLS] the box moves up|down and comes back [SEP], then zeros
+    assert float(words[:, 8].abs().max()) > 0
+    assert float(words[:, 9:].abs().max()) == 0
+    cos = torch.nn.functional.cosine_similarity(words[0, 4], words[1, 4], dim=0)
+    assert float(cos) < 0.9
+    assert torch.equal(encoder(up_down[:1], words=12)[0], words[0])  # cached
+    assert encoder([], words=12).shape == (0, 12, 384)
 
 
 def test_sampling_is_seeded() -> None:
@@ -289,10 +315,12 @@ def test_learned_generator_errors_and_text(tmp_path: Path) -> None:
         get_generator("learned")
     with pytest.raises(InputError, match="not a folder"):
         get_generator("learned", checkpoint=tmp_path / "nothing")
-    ckpt = tiny_checkpoint(tmp_path / "model", use_text=True)
-    gen = get_generator("learned", checkpoint=ckpt, temperature=0.0)
     a = np.zeros((24, 40, 3), np.uint8)
     b = np.full((24, 40, 3), 200, np.uint8)
-    frames = list(gen.inbetween(a, b, [0.25, 0.5, 0.75],
-                                context=PairContext(text_a="a ball hops to the right")))
-    assert len(frames) == 3 and all(f.shape == a.shape and f.dtype == np.uint8 for f in frames)
+    for text_input in ("sentence", "words"):
+        ckpt = tiny_checkpoint(tmp_path / text_input, use_text=True, text_input=text_input)
+        gen = get_generator("learned", checkpoint=ckpt, temperature=0.0)
+        frames = list(gen.inbetween(a, b, [0.25, 0.5, 0.75],
+                                    context=PairContext(text_a="a ball hops to the right")))
+        assert len(frames) == 3
+        assert all(f.shape == a.shape and f.dtype == np.uint8 for f in frames)

@@ -15,7 +15,7 @@ TINY_TRANSFORMER = {"n_layer": 1, "n_head": 2, "n_embd": 32, "text_tokens": 1, "
                     "dropout": 0.0}
 
 
-def tiny_checkpoint(folder: Path, *, use_text: bool = False) -> Path:
+def tiny_checkpoint(folder: Path, *, use_text: bool = False, text_input: str = "sentence") -> Path:
     """An exported learned model (vqgan/ + transformer/) with random weights."""
     import torch
 
@@ -27,7 +27,8 @@ def tiny_checkpoint(folder: Path, *, use_text: bool = False) -> Path:
     vq_cfg = VQGANConfig.from_dict(TINY_VQGAN)
     save_model(VQGAN(vq_cfg), vq_cfg, folder / "vqgan", kind="vqgan")
     tf_cfg = FrameTransformerConfig(token_shape=vq_cfg.token_shape, codebook_size=32,
-                                    use_text=use_text, **TINY_TRANSFORMER)
+                                    use_text=use_text,
+                                    **{**TINY_TRANSFORMER, "text_input": text_input})
     save_model(FrameTransformer(tf_cfg), tf_cfg, folder / "transformer", kind="frame-transformer")
     return folder
 

@@ -128,9 +128,9 @@ class LearnedGenerator(Generator):
         tokens = self.vqgan.tokenize(ends).flatten(1)  # (2, L)
         cfg = self.model.config
         if self.text_encoder is not None:
-            text = self.text_encoder(captions).to(self.device)
+            text = self.text_encoder(captions, words=cfg.text_words).to(self.device)
         else:
-            text = torch.zeros(count, cfg.text_dim, device=self.device)
+            text = torch.zeros(count, *cfg.text_shape, device=self.device)
         gen = torch.Generator(device=self.device).manual_seed(int(seed))
         made = generate_tokens(self.model, tokens[:1].expand(count, -1),
                                tokens[1:].expand(count, -1), n - 1, text,

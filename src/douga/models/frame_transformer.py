@@ -7,9 +7,11 @@ To make frame i+1 of a clip whose last frame is n, the model reads (GANime eq. 1
 and predicts the L tokens of frame i+1 one by one, left to right, row-major. The
 remaining-frame count n-(i+1) is its own learned embedding added to every input
 position (GANime's "own embedding" method, its best). The text prefix is the
-sentence vector of the clip's caption, projected to ``text_tokens`` input vectors:
-self-attention over text and frame tokens is the MAD framework's multi-modal
-integration. ``use_text`` and ``use_counter`` switch those inputs off, for ablations.
+sentence vector of the clip's caption, projected to ``text_tokens`` input vectors,
+or (``text_input: words``) the encoder's states of the caption's first
+``text_tokens`` word pieces, each projected to one input vector: self-attention over
+text and frame tokens is the MAD framework's multi-modal integration. ``use_text``
+and ``use_counter`` switch those inputs off, for ablations.
 
 The transformer is transformers' ``GPT2Model`` (randomly initialised, or its blocks
 taken from a pretrained GPT-2 folder by :meth:`FrameTransformer.load_gpt2`), fed
@@ -44,10 +46,26 @@ class FrameTransformerConfig:
     max_frames: int = 64  # remaining-frame counts are clamped to this
     text_dim: int = 384
     text_tokens: int = 2
+    text_input: str = "sentence"  # or "words": one prefix vector per word piece
     use_text: bool = True
     use_counter: bool = True
     dropout: float = 0.1
     text_encoder: str = "all-MiniLM-L6-v2"  # or a BERT checkpoint folder (its sentence vectors)
+
+    def __post_init__(self) -> None:
+        if self.text_input not in ("sentence", "words"):
+            raise ValueError(f"text_input {self.text_input!r}: expected 'sentence' or 'words'")
+
+    @property
+    def text_words(self) -> int | None:
+        """How many word states the text encoder gives (None: one sentence vector)."""
+        return self.text_tokens if self.text_input == "words" else None
+
+    @property
+    def text_shape(self) -> tuple[int, ...]:
+        """Shape of one caption's encoding: (text_dim,) or (text_tokens, text_dim)."""
+        words = self.text_words
+        return (self.text_dim,) if words is None else (words, self.text_dim)
 
     @property
     def frame_tokens(self) -> int:
@@ -84,7 +102,8 @@ def _cache_keyword(model: nn.Module) -> str:
 class FrameTransformer(nn.Module):
     """Next-frame token prediction conditioned on text, remaining frames, last and previous frames.
 
-    Shapes: ``text`` (B, text_dim) sentence vectors (ignored when ``use_text`` is off);
+    Shapes: ``text`` (B, *config.text_shape) caption encodings (ignored when ``use_text``
+    is off);
     ``remaining`` (B,) int; ``last`` (B, L) tokens; ``prev`` (B, M, L) tokens, most
     recent first; ``target`` (B, L) tokens. L = tokens per frame.
     """
@@ -105,7 +124,8 @@ class FrameTransformer(nn.Module):
         self.spatial_emb = nn.Embedding(c.frame_tokens, c.n_embd)
         self.segment_emb = nn.Embedding(3 + c.n_prev, c.n_embd)
         self.counter_emb = nn.Embedding(c.max_frames + 1, c.n_embd)
-        self.text_proj = nn.Linear(c.text_dim, c.text_tokens * c.n_embd)
+        per_vector = 1 if c.text_input == "words" else c.text_tokens
+        self.text_proj = nn.Linear(c.text_dim, per_vector * c.n_embd)
         self.head = nn.Linear(c.n_embd, c.codebook_size, bias=False)
         self._cache_kw = _cache_keyword(self.gpt)
         nn.init.normal_(self.tok_emb.weight, std=0.02)
@@ -250,7 +270,7 @@ def generate_tokens(model: FrameTransformer, first: torch.Tensor, last: torch.Te
                     generator: torch.Generator | None = None) -> torch.Tensor:
     """Tokens of the n frames between a first and a last frame, for a batch of B pairs.
 
-    ``first``, ``last``: (B, L) tokens; ``text``: (B, text_dim). Returns (B, n, L).
+    ``first``, ``last``: (B, L) tokens; ``text``: (B, *text_shape). Returns (B, n, L).
     """
     m = model.config.n_prev
     dev = next(model.parameters()).device

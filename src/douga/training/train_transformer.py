@@ -57,7 +57,7 @@ class TokenClips:
     """A split tokenised: per clip (T, L) int64 tokens, its sentence vector and its frames."""
 
     tokens: list[np.ndarray]
-    text: torch.Tensor  # (n_clips, text_dim); zeros when text is off
+    text: torch.Tensor  # (n_clips, *text_shape) caption encodings; zeros when text is off
     examples: np.ndarray  # (n, 2): clip index, frame index i (1..T-2)
 
     @classmethod
@@ -118,7 +118,7 @@ def _cached_tokens(out: Path, vqgan_folder: Path, clips: ClipDataset, vqgan: VQG
     """Tokenise the split once per run (kept in ``out/tokens.npz``, keyed by the VQ-GAN)."""
     key = hashlib.sha1((vqgan_folder / "model.safetensors").read_bytes()).hexdigest()
     key += f"|{clips.directory.resolve()}|{len(clips)}"
-    key += f"|{model_cfg.use_text}|{model_cfg.text_encoder}"
+    key += f"|{model_cfg.use_text}|{model_cfg.text_encoder}|{model_cfg.text_words}"
     path = out / "tokens.npz"
     if path.is_file():
         with np.load(path, allow_pickle=False) as z:
@@ -135,14 +135,14 @@ def _cached_tokens(out: Path, vqgan_folder: Path, clips: ClipDataset, vqgan: VQG
 
 def _texts(clips: ClipDataset, model_cfg: FrameTransformerConfig) -> torch.Tensor:
     if not model_cfg.use_text:
-        return torch.zeros(len(clips), model_cfg.text_dim)
+        return torch.zeros(len(clips), *model_cfg.text_shape)
     from douga.models.text_encoder import TextEncoder
 
     encoder = TextEncoder(model_cfg.text_encoder)
     if encoder.dim != model_cfg.text_dim:
         raise InputError(f"text encoder {model_cfg.text_encoder}: {encoder.dim}-d vectors; "
                          f"model.text_dim is {model_cfg.text_dim}")
-    return encoder([c.text for c in clips])
+    return encoder([c.text for c in clips], words=model_cfg.text_words)
 
 
 def _lr(step: int, total: int, tr: Any) -> float:
