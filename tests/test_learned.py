@@ -308,6 +308,26 @@ def test_training_config_errors(tmp_path: Path) -> None:
     assert r.exit_code == 2 and "16x16" in r.output
 
 
+@pytest.mark.parametrize("path", sorted(Path(__file__).parents[1].glob("configs/*.yaml")),
+                         ids=lambda p: p.name)
+def test_shipped_presets_build_their_models(path: Path) -> None:
+    from douga.training.config import (
+        TransformerTrainConfig,
+        VQGANTrainConfig,
+        build_dataclass,
+        load_train_config,
+    )
+
+    if "transformer" in path.name:
+        tf = load_train_config(path, TransformerTrainConfig)
+        cfg = build_dataclass(FrameTransformerConfig, {**tf.model, "token_shape": (8, 8),
+                                                       "codebook_size": 256}, source=str(path))
+        assert cfg.max_length > cfg.frame_tokens
+    else:
+        vq = load_train_config(path, VQGANTrainConfig)
+        assert build_dataclass(VQGANConfig, vq.model, source=str(path)).token_shape[0] > 0
+
+
 def test_learned_generator_errors_and_text(tmp_path: Path) -> None:
     from douga.generators import PairContext, get_generator
 
