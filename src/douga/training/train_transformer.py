@@ -54,7 +54,7 @@ from douga.training.loop import (
 
 @dataclass
 class TokenClips:
-    """A split tokenised: per clip (T, L) int64 tokens, its sentence vector and its frames."""
+    """A split tokenised: per clip (T, L) int64 tokens and its caption encoding."""
 
     tokens: list[np.ndarray]
     text: torch.Tensor  # (n_clips, *text_shape) caption encodings; zeros when text is off
