@@ -19,10 +19,10 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-import cv2
 import numpy as np
 
 from douga.generators.flow import FlowGenerator
+from douga.generators.simple import CrossfadeGenerator
 from douga.images import load_image
 from douga.metrics.inbetween import find_sequences, psnr, ssim
 
@@ -34,10 +34,10 @@ def _eased(t: float) -> float:
 
 
 def _strategies() -> dict[str, Strategy]:
-    flow = FlowGenerator()
+    flow, crossfade = FlowGenerator(), CrossfadeGenerator()
 
     def fade(a: np.ndarray, b: np.ndarray, ts: list[float]) -> list[np.ndarray]:
-        return [cv2.addWeighted(a, 1.0 - t, b, t, 0.0) for t in ts]
+        return list(crossfade.inbetween(a, b, ts))
 
     return {
         "crossfade": fade,

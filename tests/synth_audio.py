@@ -17,6 +17,11 @@ def _noise_hit(n: int, sr: int, rng: np.random.Generator, decay: float) -> np.nd
     return rng.standard_normal(n) * np.exp(-np.arange(n) / sr * decay)
 
 
+def _hiss(n: int, sr: int, rng: np.random.Generator, decay: float) -> np.ndarray:
+    """A noise hit high-passed by a first difference (no sub-bass): hats, snare rattle."""
+    return np.diff(_noise_hit(n + 1, sr, rng, decay))
+
+
 def _tone(freq: float, n: int, sr: int) -> np.ndarray:
     t = np.arange(n) / sr
     return (np.sin(2 * np.pi * freq * t) + 0.3 * np.sin(4 * np.pi * freq * t)) * np.exp(-t * 3)
@@ -132,7 +137,7 @@ def two_step(
         if pos in (0, 2):
             track.add(t + (track.period / 2 if pos == 2 else 0.0), 0.9 * _kick(hit, sr))
         else:
-            rattle = np.diff(_noise_hit(hit + 1, sr, rng, 30))  # high-passed: no sub-bass
+            rattle = _hiss(hit, sr, rng, 30)
             body = 0.8 * np.sin(2 * np.pi * 200 * np.arange(hit) / sr)
             track.add(t, (rattle + body) * decay)
         for half in (0.0, 0.5):
@@ -150,7 +155,7 @@ def four_on_the_floor(
     track = _SteadyTrack(bpm, seconds, sr)
     for t in track.beats:
         track.add(t, 0.9 * _kick(int(0.25 * sr), sr))
-        track.add(t + track.period / 2, hat * np.diff(_noise_hit(int(0.12 * sr) + 1, sr, rng, 25)))
+        track.add(t + track.period / 2, hat * _hiss(int(0.12 * sr), sr, rng, 25))
     return track.finish(4)
 
 
@@ -164,9 +169,9 @@ def dembow(
     track = _SteadyTrack(bpm, seconds, sr)
     for k, t in enumerate(track.beats):
         track.add(t, 0.9 * _kick(int(0.25 * sr), sr))
-        snare = np.diff(_noise_hit(int(0.1 * sr) + 1, sr, rng, 35))
+        snare = _hiss(int(0.1 * sr), sr, rng, 35)
         track.add(t + (0.75 if k % 2 == 0 else 0.5) * track.period, 0.6 * snare)
         for half in (0.0, 0.5):
-            hat = np.diff(_noise_hit(int(0.03 * sr) + 1, sr, rng, 120))
+            hat = _hiss(int(0.03 * sr), sr, rng, 120)
             track.add(t + half * track.period, 0.1 * hat)
     return track.finish(4)

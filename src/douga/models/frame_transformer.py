@@ -124,7 +124,7 @@ class FrameTransformer(nn.Module):
         self.spatial_emb = nn.Embedding(c.frame_tokens, c.n_embd)
         self.segment_emb = nn.Embedding(3 + c.n_prev, c.n_embd)
         self.counter_emb = nn.Embedding(c.max_frames + 1, c.n_embd)
-        per_vector = 1 if c.text_input == "words" else c.text_tokens
+        per_vector = c.text_tokens if c.text_words is None else 1
         self.text_proj = nn.Linear(c.text_dim, per_vector * c.n_embd)
         self.head = nn.Linear(c.n_embd, c.codebook_size, bias=False)
         self._cache_kw = _cache_keyword(self.gpt)

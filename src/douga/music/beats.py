@@ -329,6 +329,11 @@ def track_beats(
     return frames / rate
 
 
+def _tempo_of(beat_times: np.ndarray) -> float:
+    """BPM of a beat sequence (its median period)."""
+    return 60.0 / float(np.median(np.diff(beat_times)))
+
+
 def _window_max(x: np.ndarray, times: np.ndarray, rate: float) -> np.ndarray:
     """The maximum of ``x`` within ±2 frames of each time."""
     frames = np.clip(np.round(times * rate).astype(np.int64), 0, x.size - 1)
@@ -339,6 +344,12 @@ def _window_max(x: np.ndarray, times: np.ndarray, rate: float) -> np.ndarray:
 def _strength_at(x: np.ndarray, times: np.ndarray, rate: float) -> float:
     """Mean of the local maxima (±2 frames) of ``x`` at the given times."""
     return float(np.mean(_window_max(x, times, rate)))
+
+
+def _on_and_between(x: np.ndarray, beat_times: np.ndarray, rate: float) -> tuple[float, float]:
+    """Strength of ``x`` on the beats (after the first) and half-way between them."""
+    mids = 0.5 * (beat_times[1:] + beat_times[:-1])
+    return _strength_at(x, beat_times[1:], rate), _strength_at(x, mids, rate)
 
 
 def _position_accent(x: np.ndarray, k: int) -> float:
@@ -423,7 +434,7 @@ def subdivision_factor(
     """
     if beat_times.size < 16 or features.chroma.shape[1] == 0:
         return 1
-    bpm = 60.0 / float(np.median(np.diff(beat_times)))
+    bpm = _tempo_of(beat_times)
     if bpm <= fast_bpm:
         return 1
     T = features.n_frames
@@ -459,7 +470,7 @@ def bar_of_three(
     if beat_times.size < 16:
         return False
     period = np.diff(beat_times)
-    if 60.0 / float(np.median(period)) >= slow_bpm:
+    if _tempo_of(beat_times) >= slow_bpm:
         return False
     on, rate = beat_times[:-1], features.rate
     high_on = max(_strength_at(features.high, on, rate), 1e-9)
@@ -472,7 +483,11 @@ def bar_of_three(
 
 
 def kick_between_beats(
-    beat_times: np.ndarray, features: OnsetFeatures, *, ratio: float = KICK_BETWEEN_RATIO
+    beat_times: np.ndarray,
+    features: OnsetFeatures,
+    *,
+    slow_bpm: float = HALF_TEMPO_BPM,
+    ratio: float = KICK_BETWEEN_RATIO,
 ) -> bool:
     """Whether the tracked beats are a backbeat at half the tempo.
 
@@ -481,18 +496,16 @@ def kick_between_beats(
     to it. The kick then lands between the tracked beats, while in a groove tracked at
     its real beat kick and snare both sit on beats. The kick band (below 100 Hz, under
     the snare's body) tells them apart: between the tracked beats it is then clearly
-    stronger than on them. :func:`track` asks only below ``HALF_TEMPO_BPM``, where a
+    stronger than on them. Only levels slower than ``slow_bpm`` are asked, where a
     doubled level is still a plausible beat.
 
     The mirror case, rock tracked on its kick with the snare between the tracked
     beats, is not handled: house music (off-beat open hi-hats) and reggaeton (the
     dembow snare) put the same high-band onsets between beats at their real tempo.
     """
-    if beat_times.size < 16:
+    if beat_times.size < 16 or _tempo_of(beat_times) >= slow_bpm:
         return False
-    mids = 0.5 * (beat_times[1:] + beat_times[:-1])
-    on = _strength_at(features.kick, beat_times[1:], features.rate)
-    between = _strength_at(features.kick, mids, features.rate)
+    on, between = _on_and_between(features.kick, beat_times, features.rate)
     return between > ratio * max(on, 1e-9) and between > 0.2
 
 
@@ -515,11 +528,9 @@ def busy_eighths(
     backbeat falls on every fourth tracked beat, not every second: fast rock with
     dense eighths is as even, but its snare is on its (tracked) beats 2 and 4.
     """
-    if beat_times.size < 16 or 60.0 / float(np.median(np.diff(beat_times))) <= fast_bpm:
+    if beat_times.size < 16 or _tempo_of(beat_times) <= fast_bpm:
         return False
-    mids = 0.5 * (beat_times[1:] + beat_times[:-1])
-    on = _strength_at(features.envelope, beat_times[1:], features.rate)
-    between = _strength_at(features.envelope, mids, features.rate)
+    on, between = _on_and_between(features.envelope, beat_times, features.rate)
     if not even[0] * on < between < even[1] * on:
         return False
     return _position_accent(_window_max(features.high, beat_times, features.rate), 4) >= backbeat
@@ -567,13 +578,13 @@ def track(features: OnsetFeatures) -> tuple[float, np.ndarray]:
     beats = run(level)
     if beats.size < 16:  # too few beats for any of the metrical-level checks
         return level, beats
-    tracked = 60.0 / float(np.median(np.diff(beats)))
+    tracked = _tempo_of(beats)
     k = subdivision_factor(beats, features)
     if k > 1:
         return tracked / k, run(tracked / k)
     if bar_of_three(beats, features):
         return 3 * tracked, run(3 * tracked, RETRACK_RANGE)
-    if tracked < HALF_TEMPO_BPM and kick_between_beats(beats, features):
+    if kick_between_beats(beats, features):
         return 2 * tracked, run(2 * tracked)
     if busy_eighths(beats, features):
         return tracked / 2, run(tracked / 2, RETRACK_RANGE, sixteenths=True)
