@@ -142,3 +142,15 @@ def test_write_demo_project(tmp_path: object) -> None:
     info = sf.info(str(out / "song.wav"))
     assert info.samplerate == 44100 and info.channels == 2
     assert info.duration == pytest.approx(12.0, abs=1e-3)
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 5])
+def test_demo_project_with_few_keyframes_loads(tmp_path: object, n: int) -> None:
+    """Every keyframe count gives a valid project (3 once wrote `text` twice)."""
+    from pathlib import Path
+
+    from douga.project import load_project
+
+    proj = load_project(write_demo_project(Path(str(tmp_path)), seconds=8.0, width=64,
+                                           height=48, n_keyframes=n))
+    assert len(proj.keyframes) == n

@@ -536,7 +536,7 @@ def test_a_project_checkpoint_does_not_stop_other_generators(tmp_path: Path) -> 
     from douga.pipeline import make_generator
 
     assert generator_takes("learned", "checkpoint") and not generator_takes("flow", "checkpoint")
-    with pytest.raises(InputError, match="takes no option 'checkpoint'"):
+    with pytest.raises(InputError, match="generator 'flow' reads no model checkpoint"):
         make_generator("flow", tmp_path)  # given explicitly: an error, as before
     project = _guided_project(tmp_path)
     data = yaml.safe_load(project.read_text())

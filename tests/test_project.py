@@ -7,6 +7,7 @@ import string
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -47,6 +48,18 @@ def folder(tmp_path: Path) -> Path:
     for name in ("song.wav", "lyrics.lrc", "kf/01.png", "kf/02.png", "kf/03.png"):
         (tmp_path / name).write_bytes(b"x")
     return tmp_path
+
+
+def _usable(folder: Path) -> Path:
+    """Give the folder's files real contents: `new_project` checks that they can be read."""
+    import soundfile as sf
+    from PIL import Image
+
+    sf.write(folder / "song.wav", np.zeros(2205, np.float32), 22050)
+    for name in ("kf/01.png", "kf/02.png", "kf/03.png"):
+        Image.new("RGB", (8, 8)).save(folder / name)
+    (folder / "lyrics.lrc").write_text("[00:00.00]la\n")
+    return folder
 
 
 def _load(folder: Path, text: str) -> Project:
@@ -339,8 +352,12 @@ def test_natural_key() -> None:
 
 
 def test_new_project_from_glob(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("kf/10.png", "kf/9.jpg", "kf/notes.txt"):
-        (folder / name).write_bytes(b"x")
+    from PIL import Image
+
+    _usable(folder)
+    for name in ("kf/10.png", "kf/9.jpg"):
+        Image.new("RGB", (8, 8)).save(folder / name)
+    (folder / "kf/notes.txt").write_text("not a keyframe")
     monkeypatch.chdir(folder)
     path = new_project("mv", song="song.wav", images="kf/*", style="ink wash")
     assert path == Path("mv/project.yaml")
@@ -355,6 +372,7 @@ def test_new_project_from_glob(folder: Path, monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_new_project_from_list_and_options(folder: Path) -> None:
+    _usable(folder)
     images = [folder / "kf/03.png", folder / "kf/01.png"]
     output = OutputSpec(width=640, height=360, fps=12)
     path = new_project(folder / "p", song=folder / "song.wav", images=images,
@@ -367,6 +385,7 @@ def test_new_project_from_list_and_options(folder: Path) -> None:
 
 
 def test_new_project_errors(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _usable(folder)
     monkeypatch.chdir(folder)
     with pytest.raises(InputError, match=r"images: no files match 'art/\*\.png'"):
         new_project("a", song="song.wav", images="art/*.png")

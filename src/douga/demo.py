@@ -17,6 +17,7 @@ import numpy as np
 from scipy import signal
 
 from douga.demo_art import make_demo_keyframes
+from douga.errors import InputError
 
 __all__ = [
     "DemoStructure",
@@ -27,6 +28,7 @@ __all__ = [
     "write_demo_project",
 ]
 
+DEMO_MARK = ".douga-demo"  # in every folder douga demo writes: it may write there again
 LEAD_IN = 0.5  # seconds of silence before bar 1, so that bar 1 is not cut off by the file start
 METER = 4
 VERSE_CHORDS = [(57, 60, 64), (53, 57, 60), (55, 60, 64), (55, 59, 62)]  # Am F C G
@@ -351,15 +353,19 @@ def write_demo_project(
     """Write a complete demo project and return the path of its ``project.yaml``.
 
     Writes ``song.wav`` (16-bit stereo, 44.1 kHz), ``kf/01.png``..., ``lyrics.lrc`` and
-    ``project.yaml`` into ``out_dir`` (created if needed; existing demo files are
-    overwritten). The first close-up keyframe is pinned to the first beat of the
-    chorus and marked ``cut: true``.
+    ``project.yaml`` into ``out_dir`` (created if needed; an earlier demo's files are
+    overwritten, a folder holding anything else is refused). The first close-up keyframe
+    is pinned to the first beat of the chorus and marked ``cut: true``.
     """
     import soundfile as sf
     from PIL import Image
 
     out = Path(out_dir)
+    if out.is_dir() and any(out.iterdir()) and not (out / DEMO_MARK).exists():
+        raise InputError(f"{out}: holds files that douga demo did not write; expected a new or "
+                         "empty folder, or an earlier demo's (choose another folder)")
     (out / "kf").mkdir(parents=True, exist_ok=True)
+    (out / DEMO_MARK).write_text("written by douga demo, which may write over this folder\n")
     sr = 44100
     sf.write(out / "song.wav", make_demo_song(seconds=seconds, sr=sr, bpm=bpm, seed=seed), sr,
              subtype="PCM_16")
@@ -381,11 +387,11 @@ def write_demo_project(
     ]
     for i, name in enumerate(names):
         lines.append(f"  - image: {name}")
-        if i in _TEXTS:
-            lines.append(f"    text: {json.dumps(_TEXTS[i])}")
-        if i == first_close and first_close is not None:
-            text = "close-up: her eyes light up as the chorus hits"
+        close = i == first_close and first_close is not None
+        text = "close-up: her eyes light up as the chorus hits" if close else _TEXTS.get(i)
+        if text is not None:
             lines.append(f"    text: {json.dumps(text)}")
+        if close:
             if st.chorus_bar <= st.n_bars:
                 lines.append(f'    at: "{st.chorus_bar}:1"  # pinned to the chorus downbeat')
             lines.append("    cut: true  # a new shot: cut into it, never in-between")

@@ -68,6 +68,9 @@ def make_generator(name: str, checkpoint: Path | None, *,
     takes them."""
     options: dict[str, object] = {}
     if checkpoint is not None:
+        if not generator_takes(name, "checkpoint"):
+            raise InputError(f"checkpoint {checkpoint}: generator {name!r} reads no model "
+                             "checkpoint; expected the learned generator (or no checkpoint)")
         options["checkpoint"] = checkpoint
     if guidance is not None and generator_takes(name, "guidance"):
         options["guidance"] = guidance

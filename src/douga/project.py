@@ -31,7 +31,6 @@ import glob as globlib
 import math
 import os
 import re
-import tempfile
 import types
 import typing
 from collections.abc import Sequence
@@ -56,7 +55,8 @@ from pydantic import (
 from douga.effects import EffectStyle
 from douga.errors import InputError
 from douga.guided.settings import GuidanceSpec
-from douga.images import FitMode
+from douga.images import FitMode, check_image
+from douga.jsonio import write_text_atomic
 
 if TYPE_CHECKING:
     from douga.music.musicmap import MusicMap
@@ -748,14 +748,7 @@ def dump_project(project: Project, path: str | Path) -> None:
     data = project_to_dict(project, relative_to=p.parent)
     text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
     p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(p, text)
 
 
 def natural_key(text: str) -> list[Any]:
@@ -824,8 +817,8 @@ def new_project(
     Raises
     ------
     InputError
-        The song or an image is missing, the glob matches no image, or the project
-        file exists and ``overwrite`` is False.
+        The song, an image or the lyrics are missing or unreadable, the glob matches
+        no image, or the project file exists and ``overwrite`` is False.
     """
     folder = _expand(directory)
     target = folder / PROJECT_FILENAME
@@ -842,6 +835,15 @@ def new_project(
     if lyrics_path is not None and not lyrics_path.is_file():
         raise InputError(f"{lyrics_path}: file not found; expected an .lrc or .srt lyrics file")
     image_paths = _find_images(images)
+    # the files must be usable, not only present: a project is no place to find out later
+    from douga.music.audio import audio_duration
+    from douga.music.lyrics import load_lyrics
+
+    audio_duration(song_path)
+    for image in image_paths:
+        check_image(image)
+    if lyrics_path is not None:
+        load_lyrics(lyrics_path)
     try:
         project = Project(
             audio=song_path.absolute(),

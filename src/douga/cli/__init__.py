@@ -9,7 +9,8 @@ matplotlib) are imported inside the commands so that ``douga --help`` is instant
 
 from __future__ import annotations
 
-import json
+import signal
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -27,8 +28,11 @@ from douga.cli.common import (
     _examples,
     _guarded,
     _music_map,
+    _one_line,
+    _outputs,
     _progress,
     _save,
+    _save_json,
     _setup_logging,
     _writable,
 )
@@ -182,11 +186,16 @@ def _check_project_files(proj: Any) -> int:
 
     Returns the number of lyric lines (0 without lyrics).
     """
+    from douga.effects.text import check_font
+    from douga.generators.base import generator_takes
     from douga.images import check_image
     from douga.music.lyrics import load_lyrics
 
     for kf in proj.keyframes:
         check_image(kf.image)
+    generator_takes(proj.generator, "checkpoint")  # an unknown name fails now
+    if proj.effects.font is not None:
+        check_font(proj.effects)
     return len(load_lyrics(proj.lyrics)) if proj.lyrics is not None else 0
 
 
@@ -221,6 +230,8 @@ def analyze(
 ) -> None:
     """Find the tempo, beats, downbeats, meter, sections and intensity of a song."""
     from douga.music.analyze import analyze_music
+
+    _outputs(json_out, plot)
 
     with _progress("analysing") as progress:
         y, sr = _load_song(song, progress)
@@ -268,6 +279,7 @@ def plan(
 
     proj = load_project(project)
     n_lyrics = _check_project_files(proj)
+    _outputs(json_out, plot)
     y: np.ndarray | None = None
     sr = 0
     with _progress("analysing") as progress:
@@ -340,6 +352,8 @@ def eval_beats(
 
     from douga.metrics.beats import score_folder, summarize
 
+    _outputs(json_out)
+
     with _progress("scoring") as progress:
         scores = score_folder(
             directory, progress=lambda done, total, name: progress(name, done / max(total, 1)))
@@ -365,7 +379,7 @@ def eval_beats(
     if json_out is not None:
         payload = {"pieces": [dataclasses.asdict(s) for s in scores],
                    "mean": dataclasses.asdict(mean)}
-        _save(lambda p: p.write_text(json.dumps(payload, indent=1, default=str)), json_out)
+        _save_json(payload, json_out)
         out.print(f"wrote {escape(str(json_out))}")
 
 
@@ -404,12 +418,12 @@ def render(
     proj = load_project(project)
     _check_project_files(proj)
     target = out if out is not None else proj.base_dir / ("preview.mp4" if preview else "video.mp4")
-    _writable(target)
+    plan_path = target.with_suffix(".plan.json")
+    _outputs(target, plan_path)
     settings = RenderSettings(generator=generator, checkpoint=checkpoint, preview=preview,
                               cache=cache)
     with _progress("rendering", eta=True) as progress:
         report, timeline = render_project(proj, target, settings=settings, progress=progress)
-    plan_path = target.with_suffix(".plan.json")
     _save(timeline.save, plan_path)
     _print_written(report, f"{report.shots_rendered} shots rendered, "
                            f"{report.shots_cached} from the cache; ")
@@ -490,6 +504,11 @@ def inbetween(
         raise InputError(f"--fit {fit}: expected one of {', '.join(FIT_MODES)}")
     from douga.guided.settings import GuidanceSpec
 
+    stale = sorted(p.name for p in out.glob("[0-9][0-9][0-9][0-9].png") if int(p.stem) >= frames)
+    if stale:
+        raise InputError(f"--out {out}: already holds {stale[0]}, past the {frames - 1} frames "
+                         "this run writes; expected a folder without an earlier, longer "
+                         "sequence (remove it or choose another folder)")
     gen = make_generator(generator, checkpoint,
                          guidance=GuidanceSpec(clip=str(clip)) if clip is not None else None)
     a = load_image(first)
@@ -519,19 +538,23 @@ def eval_inbetween(
     generators: Annotated[str | None, typer.Option(
         "--generators", help="Comma-separated generator names (default: all); "
         "crossfade is always scored as the baseline.")] = None,
+    checkpoint: Annotated[Path | None, typer.Option(
+        "--checkpoint", help="Model folder for the learned generator.")] = None,
     json_out: Annotated[Path | None, typer.Option(
         "--json", help="Write every score as JSON here.")] = None,
 ) -> None:
     """Score in-betweens against the real frames: PSNR, SSIM and frame accuracy (SSIM ≥ 0.9)."""
     from douga.metrics.inbetween import format_table, score_folder
 
+    _outputs(json_out)
+
     names = [n.strip() for n in generators.split(",") if n.strip()] if generators else None
     with _progress("scoring") as progress:
-        report = score_folder(directory, generators=names,
+        report = score_folder(directory, generators=names, checkpoint=checkpoint,
                               progress=lambda done, total, name: progress(name, done / total))
     _console().print(escape(format_table(report)))
     if json_out is not None:
-        _save(lambda p: p.write_text(json.dumps(report.to_dict(), indent=1)), json_out)
+        _save_json(report.to_dict(), json_out)
 
 
 @eval_app.command("sync", epilog=_examples(
@@ -556,11 +579,13 @@ def eval_sync(
     """
     from douga.metrics.sync import evaluate_sync, format_report
 
+    _outputs(json_out)
+
     with _progress("checking sync") as progress:
         result = evaluate_sync(video, audio=audio, plan=plan, progress=progress)
     _console().print(escape(format_report(result)))
     if json_out is not None:
-        _save(lambda p: p.write_text(json.dumps(result.to_dict(), indent=1)), json_out)
+        _save_json(result.to_dict(), json_out)
 
 
 eval_app.command("video", epilog=_examples(
@@ -657,4 +682,29 @@ def demo(
 
 def main() -> None:
     """Console-script entry point (``douga``)."""
-    app(prog_name="douga")
+    # `kill` and timeouts send SIGTERM: stop as on Ctrl-C, removing half-written files
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        code = app(prog_name="douga", standalone_mode=False)
+    except typer.Abort:
+        sys.stderr.write("error: aborted\n")
+        code = 1
+    except Exception as e:
+        # click's usage errors (a bad option value, a missing argument), matched by shape:
+        # newer typer versions carry their own copy of click
+        exit_code = getattr(e, "exit_code", None)
+        if not (hasattr(e, "format_message") and isinstance(exit_code, int)):
+            raise
+        if type(e).__name__ == "NoArgsIsHelpError":  # `douga eval`: the help, as usual
+            sys.stderr.write(e.format_message() + "\n")
+        else:
+            ctx = getattr(e, "ctx", None)
+            where = ctx.command_path if ctx is not None else "douga"
+            sys.stderr.write(f"error: {where}: {_one_line(e.format_message())} "
+                             f"(`{where} -h` lists the options)\n")
+        code = exit_code
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt

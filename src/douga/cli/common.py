@@ -8,7 +8,9 @@ a bug, reported in one line with exit code 1. ``douga --debug`` (or
 
 from __future__ import annotations
 
+import errno
 import functools
+import json
 import logging
 import sys
 from collections.abc import Callable, Iterator
@@ -21,11 +23,16 @@ from rich.console import Console
 from rich.markup import escape
 
 from douga.errors import DougaError, InputError
+from douga.jsonio import write_text_atomic
 
 ProgressFn = Callable[[str, float], None]
 F = TypeVar("F", bound=Callable[..., Any])
 # the PROJECT argument of every command that reads a project file
 ProjectArg = Annotated[Path, typer.Argument(help="The project file (project.yaml).")]
+
+
+# errors that name no file but still are the machine's, not a bug
+_DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO)
 
 
 class _State:
@@ -69,6 +76,10 @@ def _guarded(fn: F) -> F:
         except Exception as e:
             if _STATE.debug:
                 raise
+            if isinstance(e, OSError) and (e.filename is not None or e.errno in _DISK_ERRNOS):
+                # the machine's, not douga's: a folder that cannot be written, a full disk
+                where = f"{e.filename}: " if e.filename is not None else ""
+                raise _fail(f"{where}{e.strerror or e}", 2) from None
             raise _fail(
                 f"unexpected {type(e).__name__}: {e} (a bug in douga; run `douga --debug ...` "
                 "for the traceback)", 1,
@@ -134,11 +145,24 @@ def _writable(path: Path) -> Path:
     return path
 
 
+def _outputs(*paths: Path | None) -> None:
+    """Check the output paths before the work: a bad one fails at once, not after minutes."""
+    for path in paths:
+        if path is not None:
+            _writable(path)
+
+
 def _save(save: Callable[[Path], object], path: Path) -> None:
     try:
         save(_writable(path))
     except OSError as e:
         raise InputError(f"{path}: cannot write ({e.strerror or e})") from None
+
+
+def _save_json(payload: Any, path: Path) -> None:
+    """Write ``payload`` as JSON atomically (never half a file at ``path``)."""
+    text = json.dumps(payload, indent=1, default=str)
+    _save(lambda p: write_text_atomic(p, text), path)
 
 
 def _examples(*lines: str) -> str:

@@ -5,7 +5,6 @@ torch is imported only when ``--inception`` or ``--i3d`` asks for FID or FVD.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -13,7 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from douga.cli.common import _console, _guarded, _progress, _save
+from douga.cli.common import _console, _guarded, _outputs, _progress, _save_json
 
 if TYPE_CHECKING:
     from douga.metrics.video import MeanStd, VideoReport
@@ -112,6 +111,8 @@ def eval_video(
     """
     from douga.metrics.video import score_video
 
+    _outputs(json_out)
+
     names = [n.strip() for n in generators.split(",") if n.strip()] if generators else None
     frame_features = clip_features = None
     if inception is not None or i3d is not None:
@@ -131,5 +132,5 @@ def eval_video(
         )
     print_video_report(report)
     if json_out is not None:
-        _save(lambda p: p.write_text(json.dumps(report.to_dict(), indent=1)), json_out)
+        _save_json(report.to_dict(), json_out)
         _console().print(f"wrote {escape(str(json_out))}")

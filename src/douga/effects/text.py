@@ -26,7 +26,7 @@ from douga.errors import InputError, MissingDependency
 if TYPE_CHECKING:
     from douga.music.lyrics import LyricLine
 
-__all__ = ["bundled_font_path", "load_font", "missing_glyphs"]
+__all__ = ["bundled_font_path", "check_font", "load_font", "missing_glyphs"]
 
 LAST_LINE_SECONDS = 5.0  # how long a last LRC line (no end time) stays up
 TEXT_WIDTH = 0.90  # lyric lines wrap to this share of the frame width
@@ -63,6 +63,11 @@ def bundled_font_path() -> Path:
 
 def _font_file(style: EffectStyle) -> Path:
     return style.font if style.font is not None else bundled_font_path()
+
+
+def check_font(style: EffectStyle) -> None:
+    """A clear InputError now, before a render starts, for a font file that cannot be used."""
+    load_font(_font_file(style), size=_CHECK_SIZE, index=style.font_index)
 
 
 @lru_cache(maxsize=32)

@@ -234,7 +234,7 @@ def _frame_files(folder: Path) -> dict[int, Path]:
 
 def _read_keyframes(path: Path, n_frames: int) -> tuple[int, ...]:
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8-sig")  # a BOM from Windows editors is fine
     except FileNotFoundError:
         raise InputError(
             f"{path}: not found; expected one keyframe frame index per line beside the frames"
@@ -283,7 +283,7 @@ def read_sequence(folder: str | Path) -> EvalSequence:
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise InputError(f"{folder}: no such folder; {_LAYOUT}")
+        raise InputError(f"{folder}: {_not_a_folder(folder)}; {_LAYOUT}")
     files = _frame_files(folder)
     if not files:
         raise InputError(f"{folder}: no frames found; {_LAYOUT}")
@@ -309,6 +309,10 @@ def read_sequence(folder: str | Path) -> EvalSequence:
     return EvalSequence(folder.name, folder, frames, keyframes, size[0], size[1])
 
 
+def _not_a_folder(path: Path) -> str:
+    return "is a file, not a folder" if path.exists() else "no such folder"
+
+
 def find_sequences(directory: str | Path) -> list[EvalSequence]:
     """Every sequence of a folder, sorted by name, all checked before any scoring.
 
@@ -324,7 +328,8 @@ def find_sequences(directory: str | Path) -> list[EvalSequence]:
     """
     directory = Path(directory)
     if not directory.is_dir():
-        raise InputError(f"{directory}: no such folder; expected a folder of sequence sub-folders")
+        raise InputError(f"{directory}: {_not_a_folder(directory)}; expected a folder of "
+                         "sequence sub-folders")
     if (directory / KEYFRAMES_FILE).is_file():
         return [read_sequence(directory)]
     subs = sorted(p for p in directory.iterdir() if p.is_dir() and not p.name.startswith("."))
@@ -451,13 +456,15 @@ class InbetweenReport:
 # --------------------------------------------------------------------------- scoring
 
 
-def _generator_names(generators: Sequence[str] | None) -> tuple[list[str], bool]:
+def _generator_names(generators: Sequence[str] | None, *, checkpoint: bool = False,
+                     ) -> tuple[list[str], bool]:
     """The names to run, baseline first, and whether they were chosen by the caller."""
     chosen = generators is not None
-    # by default every generator that works without model weights
+    # by default every generator that works without model weights (or with the checkpoint)
     names = list(generators) if generators is not None else [
         n for n in available_generators()
-        if not (generator_takes(n, "checkpoint") or generator_takes(n, "guidance"))]
+        if (checkpoint or not generator_takes(n, "checkpoint"))
+        and not generator_takes(n, "guidance")]
     out = [BASELINE]
     for n in names:
         if n not in out:
@@ -465,13 +472,16 @@ def _generator_names(generators: Sequence[str] | None) -> tuple[list[str], bool]
     return out, chosen
 
 
-def _load(names: list[str], *, chosen: bool) -> tuple[dict[str, Generator], dict[str, str]]:
-    """Instantiate generators; when all registered ones are asked for, skip missing extras."""
+def _load(names: list[str], *, chosen: bool, checkpoint: Path | None = None,
+          ) -> tuple[dict[str, Generator], dict[str, str]]:
+    """Instantiate generators (``checkpoint`` to those that read one); when all registered
+    ones are asked for, skip missing extras."""
     gens: dict[str, Generator] = {}
     skipped: dict[str, str] = {}
     for n in names:
         try:
-            gens[n] = get_generator(n)
+            takes = checkpoint is not None and generator_takes(n, "checkpoint")
+            gens[n] = get_generator(n, **({"checkpoint": checkpoint} if takes else {}))
         except MissingDependency as e:
             if chosen:
                 raise
@@ -573,6 +583,7 @@ def score_folder(
     directory: str | Path,
     *,
     generators: Sequence[str] | None = None,
+    checkpoint: str | Path | None = None,
     seed: int = 0,
     progress: ProgressFn | None = None,
 ) -> InbetweenReport:
@@ -588,6 +599,8 @@ def score_folder(
         By default every registered generator (:func:`available_generators`); those
         that need a missing optional package are then left out and listed in
         :attr:`InbetweenReport.skipped`. A name given here that cannot run is an error.
+    checkpoint : str or Path, optional
+        The model folder for the generators that read one (``learned``).
     seed : int
         Passed to the generators in their :class:`~douga.generators.base.PairContext`.
     progress : callable, optional
@@ -609,8 +622,12 @@ def score_folder(
     """
     t_start = time.perf_counter()
     seqs = find_sequences(directory)
-    names, chosen = _generator_names(generators)
-    gens, skipped = _load(names, chosen=chosen)
+    if not any(s.pairs() for s in seqs):
+        raise InputError(f"{directory}: no frames between keyframes to score; expected "
+                         "keyframes.txt with keyframes at least 2 frames apart")
+    names, chosen = _generator_names(generators, checkpoint=checkpoint is not None)
+    gens, skipped = _load(names, chosen=chosen,
+                          checkpoint=Path(checkpoint) if checkpoint is not None else None)
     total = sum(len(s.pairs()) for s in seqs)
     done = [0]
 

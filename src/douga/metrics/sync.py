@@ -425,12 +425,19 @@ def _open_video(path: Path) -> av.container.InputContainer:
     if not container.streams.video:
         container.close()
         raise InputError(f"{path}: has no video stream; {_EXPECTED}")
+    if container.format.name.endswith("_pipe") or container.format.name == "image2":
+        container.close()
+        raise InputError(f"{path}: is a still image, not a video; {_EXPECTED}")
     return container
 
 
-def _video_info(path: Path) -> tuple[float, int, int]:
-    """(fps, width, height) from the header, without decoding."""
+def _video_info(path: Path, *, needs_audio: bool = False) -> tuple[float, int, int]:
+    """(fps, width, height) from the header, without decoding; ``needs_audio``: the
+    video's own audio track is to be analysed, so it must have one."""
     with _open_video(path) as container:
+        if needs_audio and not container.streams.audio:
+            raise InputError(f"{path}: has no audio track; expected the song given with "
+                             "--audio SONG")
         stream = container.streams.video[0]
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
         fps = float(rate) if rate else 0.0
@@ -1115,7 +1122,8 @@ def evaluate_sync(
             progress(stage, fraction)
 
     video_path = Path(video)
-    fps, width, height = _video_info(video_path)  # fail fast, before the analysis
+    # fail fast, before the analysis
+    fps, width, height = _video_info(video_path, needs_audio=audio is None and music_map is None)
     if fit not in FIT_MODES:
         raise InputError(f"fit: got {fit!r}; expected one of {', '.join(FIT_MODES)}")
     if not (search_seconds > 0 and math.isfinite(search_seconds)):
@@ -1174,6 +1182,9 @@ def evaluate_sync(
         for f, s in zip(frames, strengths, strict=True)
     ]
     duration = scan.frame_count / fps
+    if audio is not None and abs(mm.duration - duration) > 0.5 + 0.02 * duration:
+        raise InputError(f"--audio {audio}: lasts {mm.duration:.2f} s but {video_path} "
+                         f"{duration:.2f} s; expected the song the video was rendered from")
     alignment = beat_alignment(
         list(mm.beats), frames / fps, fps=fps, downbeats=list(mm.downbeats), duration=duration,
         sigma_frames=sigma_frames, tolerance_frames=tolerance_frames,

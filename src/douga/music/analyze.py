@@ -6,6 +6,7 @@ meter and downbeats → onsets → sections and intensity.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from douga.music.musicmap import MusicMap, Section
 from douga.music.onsets import onset_features, pick_onsets
 from douga.music.sections import find_sections, frame_intensity
 
+log = logging.getLogger(__name__)
 ProgressFn = Callable[[str, float], None]
 ANALYSIS_SR = 22050
 SILENCE_RMS = 1e-4  # below this the song is treated as silent (about -80 dBFS)
@@ -94,6 +96,9 @@ def analyze_music(
         y, sr = load_audio(audio, sr=ANALYSIS_SR, mono=True)
     duration = round(y.size / sr, 4)
     if y.size == 0 or float(np.sqrt(np.mean(y.astype(np.float64) ** 2))) < SILENCE_RMS:
+        name = "the song" if isinstance(audio, tuple) else f"{audio}:"
+        log.warning("%s %s, so it has no beats; keyframes will be spaced evenly", name,
+                    "has no samples" if y.size == 0 else "is silent (below -80 dBFS)")
         report("done", 1.0)
         return _silent_map(duration)
 

@@ -137,6 +137,8 @@ def load_audio(
         y = soxr.resample(x if x.ndim == 1 else x.T, rate, out_rate, quality="HQ")
         x = y if y.ndim == 1 else y.T
     x = np.ascontiguousarray(x, dtype=np.float32)
+    if not np.isfinite(x).all():
+        raise InputError(f"{p}: has samples that are not numbers (NaN or infinity); {_EXPECTED}")
     # lossy decoders and the resampler's ringing overshoot full scale slightly
     np.clip(x, -1.0, 1.0, out=x)
     return x, int(out_rate)

@@ -8,6 +8,7 @@ before it (a pickup) belong to bar 0.
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -66,7 +67,7 @@ class MusicMap:
         if missing:
             raise InputError(f"{source}: missing keys {missing}; expected a douga MusicMap JSON")
         try:
-            return cls(
+            mm = cls(
                 duration=float(d["duration"]),
                 tempo=float(d["tempo"]),
                 tempo_curve=[(float(t), float(b)) for t, b in d["tempo_curve"]],
@@ -83,6 +84,8 @@ class MusicMap:
             )
         except (TypeError, ValueError) as e:
             raise InputError(f"{source}: malformed MusicMap ({e})") from None
+        _check_times(mm, source)
+        return mm
 
     def save(self, path: str | Path) -> None:
         write_json(path, self.to_dict())
@@ -105,9 +108,12 @@ class MusicMap:
         """
         if not self.beats:
             raise InputError(f"position {bar}:{beat:g}: the song has no beats to count bars from")
+        meter = max(self.meter, 1)
+        if not 1.0 <= beat < meter + 1.0:
+            raise InputError(f"position {bar}:{beat:g}: a bar of this song has {meter} beats; "
+                             f"expected a beat from 1 to {meter}")
         starts = self._bar_starts()
         first = starts[0] if starts else 0
-        meter = max(self.meter, 1)
         # beat index (float) counted from the first downbeat
         if starts and 1 <= bar <= len(starts):
             idx = starts[bar - 1] + (beat - 1.0)
@@ -164,3 +170,18 @@ class MusicMap:
     def format_position(self, time: float) -> str:
         bar, beat = self.position_of(time)
         return f"{bar}:{round(beat, 2):g}"
+
+
+def _check_times(mm: MusicMap, source: str) -> None:
+    """Times that planning relies on: finite, in order, inside the song."""
+    if not (math.isfinite(mm.duration) and mm.duration >= 0):
+        raise InputError(f"{source}: duration: got {mm.duration}; expected seconds ≥ 0")
+    if mm.meter < 1:
+        raise InputError(f"{source}: meter: got {mm.meter}; expected beats per bar ≥ 1")
+    for key in ("beats", "downbeats", "onsets"):
+        times = getattr(mm, key)
+        if times and not (all(map(math.isfinite, times))
+                          and all(b >= a for a, b in itertools.pairwise(times))
+                          and times[0] >= 0 and times[-1] <= mm.duration + 0.5):
+            raise InputError(f"{source}: {key}: expected finite times in increasing order, "
+                             f"from 0 to the song's duration ({mm.duration:g} s)")

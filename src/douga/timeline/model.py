@@ -5,6 +5,7 @@ Plain data that round-trips through JSON; the JSON keys are a contract.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -65,7 +66,7 @@ class Timeline:
         if missing:
             raise InputError(f"{source}: missing keys {missing}; expected a douga Timeline JSON")
         try:
-            return cls(
+            tl = cls(
                 fps=float(d["fps"]),
                 frame_count=int(d["frame_count"]),
                 keyframes=[KeyframePlacement(**k) for k in d["keyframes"]],
@@ -73,8 +74,18 @@ class Timeline:
                 effects=[EffectEvent(**e) for e in d["effects"]],
                 extra=dict(d.get("extra", {})),
             )
-        except TypeError as e:
+        except (TypeError, ValueError) as e:
             raise InputError(f"{source}: malformed Timeline ({e})") from None
+        if not (math.isfinite(tl.fps) and tl.fps > 0):
+            raise InputError(f"{source}: fps: got {tl.fps}; expected a positive frame rate")
+        if tl.frame_count < 1 or (tl.frames and tl.frame_count != len(tl.frames)):
+            raise InputError(f"{source}: frame_count is {tl.frame_count} and {len(tl.frames)} "
+                             "frames are listed; expected one entry per frame (or none)")
+        for kp in tl.keyframes:
+            if not 0 <= kp.frame < tl.frame_count:
+                raise InputError(f"{source}: keyframe {kp.index}: frame {kp.frame}; expected a "
+                                 f"frame from 0 to {tl.frame_count - 1}")
+        return tl
 
     def save(self, path: str | Path) -> None:
         write_json(path, self.to_dict())

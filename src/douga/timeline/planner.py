@@ -193,7 +193,7 @@ def plan_from_requests(
     if n > frame_count:
         raise InputError(
             f"keyframes: {n} keyframes but the song has only {frame_count} frames "
-            f"({duration:.2f} s at {fps:g} fps); expected at most one keyframe per frame"
+            f"({duration:.2f} s of `audio` at {fps:g} fps); expected at most one keyframe per frame"
         )
     pins = _resolve_pins(requests, music_map, fps=fps, frame_count=frame_count)
     times, frames, cost, n_cand = place_keyframes(
