@@ -268,3 +268,15 @@ def test_sigterm_stops_a_render_cleanly(tmp_path: Path) -> None:
     assert child.returncode == 130, err
     assert err.strip().splitlines()[-1] == "error: interrupted"
     assert list(out_dir.iterdir()) == []
+
+
+def test_frames_that_fail_half_way_leave_no_folder(tmp_path: Path) -> None:
+    from douga.images import save_frames
+
+    def frames():  # type: ignore[no-untyped-def]
+        yield np.zeros((8, 8, 3), np.uint8)
+        raise InputError("the generator gave up")
+
+    with pytest.raises(InputError, match="gave up"):
+        save_frames(frames(), tmp_path / "new" / "out")
+    assert not (tmp_path / "new" / "out").exists()

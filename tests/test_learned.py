@@ -8,6 +8,7 @@ command line around them. The generator contract is in test_generators.py.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -311,21 +312,17 @@ def test_training_config_errors(tmp_path: Path) -> None:
 @pytest.mark.parametrize("path", sorted(Path(__file__).parents[1].glob("configs/*.yaml")),
                          ids=lambda p: p.name)
 def test_shipped_presets_build_their_models(path: Path) -> None:
-    from douga.training.config import (
-        TransformerTrainConfig,
-        VQGANTrainConfig,
-        build_dataclass,
-        load_train_config,
-    )
+    from douga.models.io import config_from_dict
+    from douga.training.config import TransformerTrainConfig, VQGANTrainConfig, load_train_config
 
     if "transformer" in path.name:
         tf = load_train_config(path, TransformerTrainConfig)
-        cfg = build_dataclass(FrameTransformerConfig, {**tf.model, "token_shape": (8, 8),
-                                                       "codebook_size": 256}, source=str(path))
+        cfg = config_from_dict(FrameTransformerConfig, {**tf.model, "token_shape": (8, 8),
+                                                        "codebook_size": 256}, source=str(path))
         assert cfg.max_length > cfg.frame_tokens
     else:
         vq = load_train_config(path, VQGANTrainConfig)
-        assert build_dataclass(VQGANConfig, vq.model, source=str(path)).token_shape[0] > 0
+        assert config_from_dict(VQGANConfig, vq.model, source=str(path)).token_shape[0] > 0
 
 
 def test_learned_generator_errors_and_text(tmp_path: Path) -> None:
@@ -344,3 +341,93 @@ def test_learned_generator_errors_and_text(tmp_path: Path) -> None:
                                     context=PairContext(text_a="a ball hops to the right")))
         assert len(frames) == 3
         assert all(f.shape == a.shape and f.dtype == np.uint8 for f in frames)
+
+
+@pytest.mark.parametrize("field, value, says", [
+    ("channels", 0, "channels: got 0; expected an integer from 1"),
+    ("channels", 8.5, "channels: got 8.5"),
+    ("channels", True, "channels: got True"),
+    ("channel_mult", [], "at least one level"),
+    ("num_res_blocks", 0, "num_res_blocks"),
+    ("dropout", 2.0, "dropout: got 2.0; expected a number from 0 to 1"),
+    ("ema_decay", -0.5, "ema_decay"),
+    ("attention_resolutions", ["8"], "attention_resolutions"),
+    ("disc_layers", 5, "model.disc_layers 5: too many for 16-pixel frames"),
+])
+def test_vqgan_model_values_are_checked_before_anything_is_written(
+        tmp_path: Path, field: str, value: object, says: str) -> None:
+    vq_yaml, _ = _configs(tmp_path)
+    import yaml
+
+    data = yaml.safe_load(vq_yaml.read_text())
+    data["model"][field] = value
+    vq_yaml.write_text(yaml.safe_dump(data))
+    r = CliRunner().invoke(app, ["train", "vqgan", str(vq_yaml)])
+    assert r.exit_code == 2 and says in r.output, r.output
+    assert not (tmp_path / "vq").exists()
+
+
+@pytest.mark.parametrize("field, value, says", [
+    ("n_prev", 0, "n_prev: got 0"), ("n_head", 0, "n_head: got 0"),
+    ("n_head", 3, "n_embd a multiple of n_head"), ("max_frames", 0, "max_frames"),
+    ("dropout", 2.0, "dropout"), ("n_embd", "big", "n_embd: got 'big'"),
+])
+def test_transformer_model_values_are_checked(tmp_path: Path, field: str, value: object,
+                                               says: str) -> None:
+    from douga.models.io import config_from_dict
+
+    values = {**TINY_TRANSFORMER, field: value}
+    with pytest.raises(InputError, match=re.escape(says)):
+        config_from_dict(FrameTransformerConfig, values, source="tf.yaml", prefix="model.")
+
+
+def test_broken_checkpoints_and_data_sets_are_named(tmp_path: Path) -> None:
+    from douga.models.io import save_model
+    from douga.models.vqgan import load_vqgan
+    from douga.training.clips import ClipDataset
+
+    folder = save_model(_vqgan(), _vqgan().config, tmp_path / "vq", kind="vqgan")
+    config = json.loads((folder / "config.json").read_text())
+    for change, says in [({"zzz": 1}, "zzz: unknown key"), ({"channels": -3}, "channels")]:
+        (folder / "config.json").write_text(json.dumps({**config, **change}))
+        with pytest.raises(InputError, match=rf"config\.json: {says}"):
+            load_vqgan(folder)
+    clips = tiny_clip_set(tmp_path / "clips")
+    shard = next((clips / "train").glob("*.npz"))
+    data = shard.read_bytes()
+    for broken, says in [(data[: len(data) // 2], "cannot read this shard"),
+                         (b"", "cannot read this shard")]:
+        shard.write_bytes(broken)
+        with pytest.raises(InputError, match=says):
+            ClipDataset(clips, "train")
+    meta = json.loads((clips / "dataset.json").read_text())
+    del meta["splits"]
+    (clips / "dataset.json").write_text(json.dumps(meta))
+    with pytest.raises(InputError, match=r"dataset\.json: malformed"):
+        ClipDataset(clips, "train")
+
+
+def test_a_diverging_run_stops_before_saving_a_model(tmp_path: Path) -> None:
+    from douga.errors import DougaError
+    from douga.training.loop import MetricLog
+
+    with pytest.raises(DougaError, match="training diverged at step 3: rec is inf"):
+        MetricLog(tmp_path, enabled=True).write(3, {"rec": float("inf")})
+    vq_yaml, _ = _configs(tmp_path)
+    vq_yaml.write_text(vq_yaml.read_text().replace("disc_start: 1", "disc_start: 1, "
+                                                   "perceptual_weight: .inf"))
+    r = CliRunner().invoke(app, ["train", "vqgan", str(vq_yaml)])
+    assert r.exit_code == 2 and "perceptual_weight" in r.output, r.output
+
+
+def test_resuming_with_another_config_is_refused(tmp_path: Path) -> None:
+    vq_yaml, _ = _configs(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(app, ["train", "vqgan", str(vq_yaml), "--max-steps", "2"]).exit_code == 0
+    first = (tmp_path / "vq/config.yaml").read_text()
+    wider = vq_yaml.read_text().replace('"channels": 8', '"channels": 16')
+    assert wider != vq_yaml.read_text()
+    vq_yaml.write_text(wider)
+    r = runner.invoke(app, ["train", "vqgan", str(vq_yaml), "--max-steps", "2"])
+    assert r.exit_code == 2 and "cannot resume from it" in r.output, r.output
+    assert (tmp_path / "vq/config.yaml").read_text() == first

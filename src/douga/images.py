@@ -308,13 +308,14 @@ def save_frames(frames: Iterable[np.ndarray], folder: str | Path, *, first_index
     import tempfile
 
     out = Path(folder)
+    created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=out, prefix=".partial-"))
     except OSError as e:
         raise InputError(f"{out}: cannot create the folder ({e.strerror or e})") from None
+    names = []
     try:
-        names = []
         for k, frame in enumerate(frames, start=first_index):
             name = f"{k:04d}.png"
             Image.fromarray(frame).save(staging / name, compress_level=1)
@@ -326,3 +327,5 @@ def save_frames(frames: Iterable[np.ndarray], folder: str | Path, *, first_index
         raise InputError(f"{out}: cannot write the frames ({e.strerror or e})") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if created and not any(out.iterdir()):  # a failed run leaves no empty folder
+            out.rmdir()

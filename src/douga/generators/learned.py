@@ -61,7 +61,7 @@ class LearnedGenerator(Generator):
                 "generator 'learned' needs torch: pip install 'douga[learned]'"
             ) from None
         from douga.models.frame_transformer import FrameTransformer, FrameTransformerConfig
-        from douga.models.io import load_weights, read_config
+        from douga.models.io import load_config, load_weights
         from douga.models.vqgan import load_vqgan
 
         folder = Path(checkpoint)
@@ -70,8 +70,8 @@ class LearnedGenerator(Generator):
                              "transformer/) from `douga train transformer`")
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.vqgan = load_vqgan(folder / "vqgan").to(self.device)
-        cfg = FrameTransformerConfig.from_dict(read_config(folder / "transformer",
-                                                           kind="frame-transformer"))
+        cfg = load_config(folder / "transformer", FrameTransformerConfig,
+                          kind="frame-transformer")
         self.model = load_weights(FrameTransformer(cfg), folder / "transformer")
         self.model.to(self.device).eval().requires_grad_(False)
         if cfg.token_shape != self.vqgan.config.token_shape:

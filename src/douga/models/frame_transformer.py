@@ -31,6 +31,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from douga.errors import InputError
+from douga.models.io import Range, check_config
+
+_RANGES: dict[str, Range] = {
+    "token_shape": (1, 256), "codebook_size": (2, 2**20), "n_prev": (1, 64),
+    "n_layer": (1, 256), "n_head": (1, 256), "n_embd": (1, 2**16), "max_frames": (1, 10**5),
+    "text_dim": (1, 2**16), "text_tokens": (1, 512), "dropout": (0, 1),
+}
 
 
 @dataclass(frozen=True)
@@ -53,8 +60,13 @@ class FrameTransformerConfig:
     text_encoder: str = "all-MiniLM-L6-v2"  # or a BERT checkpoint folder (its sentence vectors)
 
     def __post_init__(self) -> None:
+        check_config(self, _RANGES)
         if self.text_input not in ("sentence", "words"):
             raise ValueError(f"text_input {self.text_input!r}: expected 'sentence' or 'words'")
+        if len(self.token_shape) != 2 or self.n_embd % self.n_head:
+            raise ValueError(f"token_shape {list(self.token_shape)}, n_embd {self.n_embd}, "
+                             f"n_head {self.n_head}: expected [height, width] and n_embd a "
+                             "multiple of n_head")
 
     @property
     def text_words(self) -> int | None:
@@ -88,8 +100,8 @@ class FrameTransformerConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> FrameTransformerConfig:
         d = dict(d)
-        if "token_shape" in d:
-            d["token_shape"] = tuple(int(v) for v in d["token_shape"])
+        if isinstance(d.get("token_shape"), list):
+            d["token_shape"] = tuple(d["token_shape"])
         return cls(**d)
 
 
@@ -227,6 +239,9 @@ class FrameTransformer(nn.Module):
         from transformers import GPT2Model
 
         folder = Path(path)
+        if not (folder / "config.json").is_file():
+            raise InputError(f"{folder}: no config.json; expected a GPT-2 checkpoint folder "
+                             "(config.json and its weights)")
         try:
             pre = GPT2Model.from_pretrained(str(folder), local_files_only=True)
         except (OSError, ValueError) as e:

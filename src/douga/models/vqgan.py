@@ -29,7 +29,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from douga.models.io import load_weights, read_config
+from douga.models.io import Range, check_config, load_config, load_weights
+
+_RANGES: dict[str, Range] = {
+    "resolution": (8, 4096), "channels": (1, 4096), "channel_mult": (1, 64),
+    "num_res_blocks": (1, 64), "attention_resolutions": (1, 4096), "z_channels": (1, 4096),
+    "embedding_dim": (1, 4096), "num_embeddings": (2, 2**20), "beta": (0, 100),
+    "ema_decay": (0, 1), "dead_code_threshold": (0, None), "dropout": (0, 1),
+    "disc_layers": (1, 10), "disc_channels": (1, 4096),
+}
 
 
 @dataclass(frozen=True)
@@ -56,12 +64,15 @@ class VQGANConfig:
     disc_channels: int = 64
 
     def __post_init__(self) -> None:
+        check_config(self, _RANGES)
+        if len(self.resolution) != 2 or not self.channel_mult:
+            raise ValueError(f"resolution {list(self.resolution)}, channel_mult "
+                             f"{list(self.channel_mult)}: expected [height, width] and at "
+                             "least one level")
         h, w = self.resolution
         f = self.downsample
         if h % f or w % f:
             raise ValueError(f"resolution {h}x{w}: expected multiples of {f} (2**levels)")
-        if self.num_embeddings < 2 or self.embedding_dim < 1:
-            raise ValueError("expected num_embeddings >= 2 and embedding_dim >= 1")
 
     @property
     def downsample(self) -> int:
@@ -83,8 +94,8 @@ class VQGANConfig:
     def from_dict(cls, d: dict[str, Any]) -> VQGANConfig:
         d = dict(d)
         for key in ("resolution", "channel_mult", "attention_resolutions"):
-            if key in d:
-                d[key] = tuple(int(v) for v in d[key])
+            if isinstance(d.get(key), list):
+                d[key] = tuple(d[key])
         return cls(**d)
 
 
@@ -421,5 +432,5 @@ def codebook_usage(tokens: torch.Tensor, num_embeddings: int) -> tuple[float, fl
 
 def load_vqgan(folder: str | Path) -> VQGAN:
     """A trained VQ-GAN from its model folder, frozen, in eval mode."""
-    cfg = VQGANConfig.from_dict(read_config(folder, kind="vqgan"))
+    cfg = load_config(folder, VQGANConfig, kind="vqgan")
     return load_weights(VQGAN(cfg), folder).eval().requires_grad_(False)

@@ -22,6 +22,7 @@ import json
 import os
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -245,10 +246,20 @@ class ClipDataset:
         if split not in SPLITS:
             raise InputError(f"split {split!r}: expected one of {', '.join(SPLITS)}")
         self.split = split
-        self.height = int(self.meta["height"])
-        self.width = int(self.meta["width"])
-        self.fps = float(self.meta["fps"])
-        shards = self.meta["splits"].get(split, {}).get("shards", [])
+        index = self.directory / "dataset.json"
+        try:
+            self.height = int(self.meta["height"])
+            self.width = int(self.meta["width"])
+            self.fps = float(self.meta["fps"])
+            shards = [str(n) for n in self.meta["splits"].get(split, {}).get("shards", [])]
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise InputError(f"{index}: malformed ({type(e).__name__}: {e}); expected height, "
+                             "width, fps and splits as `douga dataset` writes them") from None
+        if self.height < 1 or self.width < 1:
+            raise InputError(f"{index}: frames of {self.width}x{self.height}; expected a size")
+        for name in shards:
+            if Path(name).is_absolute() or ".." in Path(name).parts:
+                raise InputError(f"{index}: shard {name!r}; expected a file inside the data set")
         self._shards: list[dict[str, np.ndarray] | None] = [None] * len(shards)
         self._names: list[str] = list(shards)
         self._index: list[tuple[int, int]] = []
@@ -263,10 +274,26 @@ class ClipDataset:
             try:
                 with np.load(path, allow_pickle=False) as z:
                     shard = {key: z[key] for key in ("frames", "starts", "scenes", "texts")}
-            except (OSError, ValueError, KeyError) as e:
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
                 raise InputError(f"{path}: cannot read this shard ({e})") from None
+            self._check(shard, path)
             self._shards[k] = shard
         return shard
+
+    def _check(self, shard: dict[str, np.ndarray], path: Path) -> None:
+        """The shard's arrays agree with each other and with dataset.json."""
+        frames, starts = shard["frames"], shard["starts"]
+        n = starts.size - 1
+        if not (frames.dtype == np.uint8 and frames.shape[1:] == (self.height, self.width, 3)):
+            raise InputError(f"{path}: frames {frames.dtype} {frames.shape}; expected uint8 "
+                             f"(N, {self.height}, {self.width}, 3) as dataset.json says")
+        if not (starts.ndim == 1 and n >= 0 and starts.dtype.kind in "iu" and starts[0] == 0
+                and starts[-1] == frames.shape[0] and (np.diff(starts) >= 0).all()):
+            raise InputError(f"{path}: starts do not cut the {frames.shape[0]} frames into "
+                             "clips; expected 0, increasing, ending at the frame count")
+        if shard["scenes"].shape != (n,) or shard["texts"].shape != (n,):
+            raise InputError(f"{path}: {n} clips but {shard['scenes'].size} scenes and "
+                             f"{shard['texts'].size} texts; expected one of each per clip")
 
     def __len__(self) -> int:
         return len(self._index)

@@ -10,8 +10,6 @@ GPU) live in ``configs/`` at the top of the repository.
 
 from __future__ import annotations
 
-import dataclasses
-import difflib
 import os
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -21,11 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from douga.errors import InputError
 from douga.project import format_validation_error, read_yaml
 
-T = TypeVar("T")
-
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class LoopSettings(_Strict):
@@ -108,19 +104,3 @@ def load_train_config(path: str | Path, cls: type[C]) -> C:
     if train is not None and vgg is not None and not vgg.is_absolute():
         updates["train"] = train.model_copy(update={"vgg16_weights": base / vgg})
     return cfg.model_copy(update=updates)
-
-
-def build_dataclass(cls: type[T], values: dict[str, Any], *, source: str) -> T:
-    """A model config dataclass from a mapping; unknown keys get a did-you-mean."""
-    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
-    for key in values:
-        if key not in names:
-            close = difflib.get_close_matches(str(key), names, n=1, cutoff=0.6)
-            hint = (f"did you mean '{close[0]}'?" if close
-                    else f"expected one of: {', '.join(names)}")
-            raise InputError(f"{source}: model.{key}: unknown key; {hint}")
-    try:
-        from_dict = getattr(cls, "from_dict", None)
-        return from_dict(values) if from_dict is not None else cls(**values)
-    except (TypeError, ValueError) as e:
-        raise InputError(f"{source}: model: {e}") from None

@@ -17,6 +17,7 @@ launch``, on many GPUs or nodes. Rerunning the same command resumes from
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import time
@@ -27,6 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from douga.errors import DougaError, InputError
 from douga.training.config import LoopSettings
 
 ProgressFn = Callable[[str, float], None]
@@ -71,8 +73,16 @@ def resume(acc: Any, out: Path) -> dict[str, Any]:
     folder = out / CHECKPOINT
     if not (folder / "progress.json").is_file():
         return {}
-    acc.load_state(str(folder))
-    record: dict[str, Any] = json.loads((folder / "progress.json").read_text())
+    try:
+        record = json.loads((folder / "progress.json").read_text())
+        acc.load_state(str(folder))
+    except Exception as e:  # torch, safetensors and json each fail their own way
+        raise InputError(
+            f"{folder}: cannot resume from it ({type(e).__name__}: {str(e).splitlines()[0]}); "
+            "expected the checkpoint of a run of this same config (move the folder away to "
+            "start over)") from None
+    if not isinstance(record, dict):
+        raise InputError(f"{folder / 'progress.json'}: expected a JSON object")
     return record
 
 
@@ -85,6 +95,13 @@ class MetricLog:
         self._start = time.perf_counter()
 
     def write(self, step: int, values: dict[str, float]) -> None:
+        """Append one record; a loss that is not finite stops training (before a broken
+        model is saved)."""
+        bad = [k for k, v in values.items() if not math.isfinite(float(v))]
+        if bad:
+            raise DougaError(f"training diverged at step {step}: {bad[0]} is "
+                             f"{float(values[bad[0]])}; expected finite losses (lower train.lr "
+                             "or the loss weights; the last checkpoint is kept)")
         if not self.enabled:
             return
         record = {"step": step, "time": round(time.perf_counter() - self._start, 2)}

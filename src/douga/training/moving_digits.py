@@ -170,6 +170,10 @@ def make_digits_clip(
                       positions=positions, bounces=tuple(bounces))
 
 
+MAX_SIZE = 1024  # frame side: a clip is held in memory while it is drawn
+MAX_FRAMES = 1000
+
+
 def check_settings(*, clips: int, seed: int, frames: int, size: int, val: float, test: float,
                    min_frames: int = 3, min_size: int = MIN_SIZE) -> None:
     """Raise :class:`InputError` naming the CLI option when a setting is out of range."""
@@ -177,10 +181,11 @@ def check_settings(*, clips: int, seed: int, frames: int, size: int, val: float,
         raise InputError(f"--clips {clips}: expected at least 1 clip")
     if seed < 0:
         raise InputError(f"--seed {seed}: expected a seed >= 0")
-    if frames < min_frames:
-        raise InputError(f"--frames {frames}: expected at least {min_frames} frames per clip")
-    if size < min_size:
-        raise InputError(f"--size {size}: expected at least {min_size} pixels")
+    if not min_frames <= frames <= MAX_FRAMES:
+        raise InputError(f"--frames {frames}: expected {min_frames} to {MAX_FRAMES} frames "
+                         "per clip")
+    if not min_size <= size <= MAX_SIZE:
+        raise InputError(f"--size {size}: expected {min_size} to {MAX_SIZE} pixels")
     for name, value in (("--val", val), ("--test", test)):
         if not 0.0 <= value < 1.0:
             raise InputError(f"{name} {value}: expected a fraction in [0, 1)")

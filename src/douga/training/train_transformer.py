@@ -35,11 +35,11 @@ from douga.models.frame_transformer import (
     generate_tokens,
 )
 from douga.models.frames import to_tensor, to_uint8
-from douga.models.io import save_model
+from douga.models.io import config_from_dict, save_model
 from douga.models.perceptual import PerceptualLoss
 from douga.models.vqgan import VQGAN, load_vqgan
 from douga.training.clips import ClipDataset
-from douga.training.config import TransformerTrainConfig, build_dataclass, load_train_config
+from douga.training.config import TransformerTrainConfig, load_train_config
 from douga.training.loop import (
     Eta,
     MetricLog,
@@ -163,7 +163,7 @@ def train_transformer(config_path: str | Path, *, progress: ProgressFn | None = 
     vq_cfg = vqgan.config
     values = {**cfg.model, "token_shape": vq_cfg.token_shape,
               "codebook_size": vq_cfg.num_embeddings}
-    model_cfg = build_dataclass(FrameTransformerConfig, values, source=source)
+    model_cfg = config_from_dict(FrameTransformerConfig, values, source=source, prefix="model.")
     train_clips = ClipDataset(cfg.data, "train")
     if len(train_clips) == 0:
         raise InputError(f"{cfg.data}: the train split has no clips")
@@ -172,7 +172,6 @@ def train_transformer(config_path: str | Path, *, progress: ProgressFn | None = 
                          f"the VQ-GAN {cfg.vqgan} was trained on {list(vq_cfg.resolution)}")
     out = cfg.out
     out.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(config_path, out / "config.yaml")
 
     acc = make_accelerator(tr)
     data = _cached_tokens(out, cfg.vqgan, train_clips, vqgan, model_cfg)
@@ -190,6 +189,7 @@ def train_transformer(config_path: str | Path, *, progress: ProgressFn | None = 
     perceptual = PerceptualLoss("msssim") if tr.perceptual_weight > 0 else None
     total = tr.epochs * len(loader)
     step = int(resume(acc, out).get("step", 0))
+    shutil.copyfile(config_path, out / "config.yaml")  # the run is valid: record it
     stop = total if max_steps is None else min(total, step + max_steps)
     log = MetricLog(out, enabled=acc.is_main_process)
     eta = Eta(total, step)

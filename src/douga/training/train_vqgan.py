@@ -24,7 +24,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from douga.errors import InputError
 from douga.models.frames import to_tensor, to_uint8
-from douga.models.io import save_model
+from douga.models.io import config_from_dict, save_model
 from douga.models.perceptual import PerceptualLoss
 from douga.models.vqgan import (
     VQGAN,
@@ -35,7 +35,7 @@ from douga.models.vqgan import (
     hinge_d_loss,
 )
 from douga.training.clips import ClipDataset
-from douga.training.config import VQGANTrainConfig, build_dataclass, load_train_config
+from douga.training.config import VQGANTrainConfig, load_train_config
 from douga.training.loop import (
     Eta,
     MetricLog,
@@ -64,7 +64,12 @@ class FrameDataset(Dataset[torch.Tensor]):
 def _model_config(cfg: VQGANTrainConfig, clips: ClipDataset, source: str) -> VQGANConfig:
     values = dict(cfg.model)
     values.setdefault("resolution", (clips.height, clips.width))
-    model_cfg = build_dataclass(VQGANConfig, values, source=source)
+    model_cfg = config_from_dict(VQGANConfig, values, source=source, prefix="model.")
+    side = min(model_cfg.resolution)
+    if side < 4 * 2**model_cfg.disc_layers:  # the discriminator's patches would vanish
+        most = max(0, (side // 4).bit_length() - 1)
+        raise InputError(f"{source}: model.disc_layers {model_cfg.disc_layers}: too many for "
+                         f"{side}-pixel frames; expected at most {most}")
     if tuple(model_cfg.resolution) != (clips.height, clips.width):
         raise InputError(
             f"{source}: model.resolution {list(model_cfg.resolution)}; the data set's frames "
@@ -88,7 +93,6 @@ def train_vqgan(config_path: str | Path, *, progress: ProgressFn | None = None,
     model_cfg = _model_config(cfg, train_clips, source)
     out = cfg.out
     out.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(config_path, out / "config.yaml")
 
     acc = make_accelerator(tr)
     model = VQGAN(model_cfg)
@@ -101,6 +105,7 @@ def train_vqgan(config_path: str | Path, *, progress: ProgressFn | None = None,
                         drop_last=len(data) > tr.batch_size, num_workers=tr.num_workers)
     model, disc, opt_g, opt_d, loader = acc.prepare(model, disc, opt_g, opt_d, loader)
     step = int(resume(acc, out).get("step", 0))
+    shutil.copyfile(config_path, out / "config.yaml")  # the run is valid: record it
     log = MetricLog(out, enabled=acc.is_main_process)
     eta = Eta(tr.steps, step)
     fixed = torch.stack([data[i] for i in np.linspace(0, len(data) - 1, 8).astype(int)])
