@@ -165,6 +165,8 @@ def test_demo_does_not_write_over_a_users_folder(tmp_path: Path) -> None:
     demo = tmp_path / "demo"
     for _ in range(2):  # an earlier demo's folder is written over
         assert invoke("demo", "--out", demo, "--no-video", "--seconds", "6").exit_code == 0
+    (demo / ".douga-demo").unlink()  # a demo from before the mark: known by its project file
+    assert invoke("demo", "--out", demo, "--no-video", "--seconds", "6").exit_code == 0
 
 
 def test_inbetween_refuses_a_longer_earlier_sequence(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ __all__ = [
     "write_demo_project",
 ]
 
+_HEADER = "# douga demo project"
 DEMO_MARK = ".douga-demo"  # in every folder douga demo writes: it may write there again
 LEAD_IN = 0.5  # seconds of silence before bar 1, so that bar 1 is not cut off by the file start
 METER = 4
@@ -361,7 +362,7 @@ def write_demo_project(
     from PIL import Image
 
     out = Path(out_dir)
-    if out.is_dir() and any(out.iterdir()) and not (out / DEMO_MARK).exists():
+    if out.is_dir() and any(out.iterdir()) and not _is_demo_folder(out):
         raise InputError(f"{out}: holds files that douga demo did not write; expected a new or "
                          "empty folder, or an earlier demo's (choose another folder)")
     (out / "kf").mkdir(parents=True, exist_ok=True)
@@ -380,7 +381,7 @@ def write_demo_project(
     st = demo_song_structure(seconds=seconds, bpm=bpm)
     first_close = _first_close_up(n_keyframes)
     lines = [
-        f"# douga demo project (seed {seed}), written by `douga demo`.",
+        f"{_HEADER} (seed {seed}), written by `douga demo`.",
         "# Paths are relative to this file. Edit it and run `douga plan` on it.",
         "audio: song.wav",
         "keyframes:",
@@ -403,6 +404,17 @@ def write_demo_project(
     path = out / "project.yaml"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def _is_demo_folder(folder: Path) -> bool:
+    """Made by douga demo: its mark, or (from before the mark) its project file's header."""
+    if (folder / DEMO_MARK).exists():
+        return True
+    try:
+        with (folder / "project.yaml").open(encoding="utf-8") as f:
+            return f.readline().startswith(_HEADER)
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def _first_close_up(n: int) -> int | None:
