@@ -282,3 +282,11 @@ def test_frames_that_fail_half_way_leave_no_folder(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="gave up"):
         save_frames(frames(), tmp_path / "new" / "out")
     assert not (tmp_path / "new" / "out").exists()
+
+
+def test_export_checks_the_video(project: Path, tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.mp4"
+    garbage.write_bytes(b"not a video at all" * 10)
+    result = invoke("export", project, "--otio", tmp_path / "mad.otio", "--video", garbage)
+    assert_one_line_error(result, mentions="garbage.mp4")
+    assert not (tmp_path / "mad.otio").exists()

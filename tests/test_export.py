@@ -90,8 +90,16 @@ def test_otio_export_reads_back(demo: tuple[Path, Path], tmp_path: Path) -> None
 def test_otio_in_betweens_can_point_into_the_render(demo: tuple[Path, Path],
                                                    tmp_path: Path) -> None:
     project, analysis = demo
-    video = tmp_path / "video.mp4"
-    video.write_bytes(b"stand-in")
+    import av
+    import numpy as np
+
+    video = tmp_path / "video.mp4"  # any real video: export reads only its header
+    with av.open(str(video), mode="w") as c:
+        stream = c.add_stream("libx264", rate=24)
+        stream.width, stream.height, stream.pix_fmt = 16, 16, "yuv420p"
+        for _ in range(2):
+            c.mux(stream.encode(av.VideoFrame.from_ndarray(np.zeros((16, 16, 3), np.uint8))))
+        c.mux(stream.encode())
     out = tmp_path / "mad.otio"
     _export(project, analysis, "--otio", str(out), "--video", str(video))
     track = otio.adapters.read_from_file(str(out)).tracks[0]

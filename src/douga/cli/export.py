@@ -44,8 +44,10 @@ def export(
         raise InputError("nothing to export: give --otio OUT.otio and/or --xsheet OUT.csv")
     if otio_out is not None and otio_out.suffix.lower() != ".otio":
         raise InputError(f"--otio {otio_out}: expected a file name ending in .otio")
-    if video is not None and not video.is_file():
-        raise InputError(f"--video {video}: file not found; expected the rendered video")
+    if video is not None:
+        from douga.metrics.sync import check_video
+
+        check_video(video)  # the .otio points into it: a missing or broken file fails now
     proj = load_project(project)
     lyrics = load_lyrics(proj.lyrics) if proj.lyrics is not None else []
     with _progress("analysing") as progress:

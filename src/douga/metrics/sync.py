@@ -82,6 +82,7 @@ __all__ = [
     "SyncResult",
     "VisualBeat",
     "beat_alignment",
+    "check_video",
     "evaluate_sync",
     "find_visual_beats",
     "format_report",
@@ -447,6 +448,11 @@ def _video_info(path: Path, *, needs_audio: bool = False) -> tuple[float, int, i
     if width <= 0 or height <= 0:
         raise InputError(f"{path}: the video stream has no picture size; {_EXPECTED}")
     return fps, width, height
+
+
+def check_video(path: str | Path) -> None:
+    """An InputError naming ``path`` unless it is a video with a frame rate and a size."""
+    _video_info(Path(path))
 
 
 def _thumb_size(width: int, height: int, thumb_width: int) -> tuple[int, int]:

@@ -60,7 +60,8 @@ def load_state_dict_file(model: M, path: str | Path, *, what: str,
     """
     p = Path(path)
     if not p.is_file():
-        raise InputError(f"{p}: file not found; expected {what}")
+        raise InputError(f"{p}: {'is a folder' if p.is_dir() else 'file not found'}; "
+                         f"expected {what}")
     try:
         state = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises many kinds on a corrupt or foreign file
@@ -159,7 +160,8 @@ def read_checkpoint_state(path: str | Path, *, what: str) -> dict[str, torch.Ten
     """
     p = Path(path)
     if not p.is_file():
-        raise InputError(f"{p}: file not found; expected {what}")
+        raise InputError(f"{p}: {'is a folder' if p.is_dir() else 'file not found'}; "
+                         f"expected {what}")
     try:
         data = torch.load(p, map_location="cpu", weights_only=True)
     except Exception:
