@@ -431,3 +431,14 @@ def test_resuming_with_another_config_is_refused(tmp_path: Path) -> None:
     r = runner.invoke(app, ["train", "vqgan", str(vq_yaml), "--max-steps", "2"])
     assert r.exit_code == 2 and "cannot resume from it" in r.output, r.output
     assert (tmp_path / "vq/config.yaml").read_text() == first
+
+
+def test_a_folder_of_another_model_is_not_taken_for_clip_or_gpt2(tmp_path: Path) -> None:
+    from douga.models.clip import ClipGuide
+    from douga.models.io import save_model
+
+    folder = save_model(_vqgan(), _vqgan().config, tmp_path / "vq", kind="vqgan")
+    with pytest.raises(InputError, match="not a CLIP model's"):
+        ClipGuide(folder)
+    with pytest.raises(InputError, match=r"no GPT-2 config\.json"):
+        _transformer().load_gpt2(folder)

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from douga.errors import InputError
+from douga.models.io import hf_model_type
 
 # the normalisation every OpenAI CLIP was trained with (used when the folder has no
 # preprocessor_config.json saying otherwise)
@@ -81,6 +82,10 @@ class ClipGuide(nn.Module):
         if local and not (folder / "config.json").is_file():
             raise InputError(f"{folder}: no config.json; expected a CLIP checkpoint folder "
                              "(save_pretrained layout)")
+        if local and hf_model_type(folder) != "clip":
+            raise InputError(f"{folder}: config.json is not a CLIP model's (model_type "
+                             f"{hf_model_type(folder)!r}); expected a CLIP "
+                             "checkpoint folder")
         name = str(folder) if hub is None else hub
         try:
             self.model = CLIPModel.from_pretrained(name, local_files_only=local)

@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from douga.errors import InputError
-from douga.models.io import Range, check_config
+from douga.models.io import Range, check_config, hf_model_type
 
 _RANGES: dict[str, Range] = {
     "token_shape": (1, 256), "codebook_size": (2, 2**20), "n_prev": (1, 64),
@@ -239,8 +239,9 @@ class FrameTransformer(nn.Module):
         from transformers import GPT2Model
 
         folder = Path(path)
-        if not (folder / "config.json").is_file():
-            raise InputError(f"{folder}: no config.json; expected a GPT-2 checkpoint folder "
+        if hf_model_type(folder) != "gpt2":
+            raise InputError(f"{folder}: no GPT-2 config.json (model_type "
+                             f"{hf_model_type(folder)!r}); expected a GPT-2 checkpoint folder "
                              "(config.json and its weights)")
         try:
             pre = GPT2Model.from_pretrained(str(folder), local_files_only=True)

@@ -74,6 +74,16 @@ def read_config(folder: str | Path, *, kind: str) -> dict[str, Any]:
     return data
 
 
+def hf_model_type(folder: str | Path) -> object:
+    """The ``model_type`` of a transformers checkpoint folder's config.json (None when
+    it has none or cannot be read): tells a CLIP or GPT-2 folder from anything else."""
+    try:
+        data = json.loads((Path(folder) / CONFIG).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data.get("model_type") if isinstance(data, dict) else None
+
+
 def load_config(folder: str | Path, cls: type[T], *, kind: str) -> T:
     """The config dataclass of a model folder, checked field by field."""
     return config_from_dict(cls, read_config(folder, kind=kind), source=str(Path(folder) / CONFIG))
