@@ -13,6 +13,7 @@ import functools
 import json
 import logging
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -142,6 +143,11 @@ def _writable(path: Path) -> Path:
         raise InputError(f"{path}: cannot create its folder ({e.strerror or e})") from None
     if path.is_dir():
         raise InputError(f"{path}: is a folder; expected a file name to write")
+    try:  # a folder that cannot be written fails now, not after the work
+        with tempfile.TemporaryFile(dir=path.parent):
+            pass
+    except OSError as e:
+        raise InputError(f"{path}: cannot write in {path.parent} ({e.strerror or e})") from None
     return path
 
 
