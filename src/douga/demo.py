@@ -388,7 +388,7 @@ def write_demo_project(
     ]
     for i, name in enumerate(names):
         lines.append(f"  - image: {name}")
-        close = i == first_close and first_close is not None
+        close = i == first_close
         text = "close-up: her eyes light up as the chorus hits" if close else _TEXTS.get(i)
         if text is not None:
             lines.append(f"    text: {json.dumps(text)}")

@@ -82,10 +82,10 @@ class ClipGuide(nn.Module):
         if local and not (folder / "config.json").is_file():
             raise InputError(f"{folder}: no config.json; expected a CLIP checkpoint folder "
                              "(save_pretrained layout)")
-        if local and hf_model_type(folder) != "clip":
+        model_type = hf_model_type(folder) if local else "clip"
+        if model_type != "clip":
             raise InputError(f"{folder}: config.json is not a CLIP model's (model_type "
-                             f"{hf_model_type(folder)!r}); expected a CLIP "
-                             "checkpoint folder")
+                             f"{model_type!r}); expected a CLIP checkpoint folder")
         name = str(folder) if hub is None else hub
         try:
             self.model = CLIPModel.from_pretrained(name, local_files_only=local)

@@ -239,10 +239,10 @@ class FrameTransformer(nn.Module):
         from transformers import GPT2Model
 
         folder = Path(path)
-        if hf_model_type(folder) != "gpt2":
-            raise InputError(f"{folder}: no GPT-2 config.json (model_type "
-                             f"{hf_model_type(folder)!r}); expected a GPT-2 checkpoint folder "
-                             "(config.json and its weights)")
+        model_type = hf_model_type(folder)
+        if model_type != "gpt2":
+            raise InputError(f"{folder}: no GPT-2 config.json (model_type {model_type!r}); "
+                             "expected a GPT-2 checkpoint folder (config.json and its weights)")
         try:
             pre = GPT2Model.from_pretrained(str(folder), local_files_only=True)
         except (OSError, ValueError) as e:

@@ -59,9 +59,7 @@ def load_state_dict_file(model: M, path: str | Path, *, what: str,
         keys, has unexpected keys, or holds tensors of the wrong shape.
     """
     p = Path(path)
-    if not p.is_file():
-        raise InputError(f"{p}: {'is a folder' if p.is_dir() else 'file not found'}; "
-                         f"expected {what}")
+    _require_file(p, what)
     try:
         state = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises many kinds on a corrupt or foreign file
@@ -159,9 +157,7 @@ def read_checkpoint_state(path: str | Path, *, what: str) -> dict[str, torch.Ten
         Naming the file: missing, unreadable, or without a name -> tensor mapping.
     """
     p = Path(path)
-    if not p.is_file():
-        raise InputError(f"{p}: {'is a folder' if p.is_dir() else 'file not found'}; "
-                         f"expected {what}")
+    _require_file(p, what)
     try:
         data = torch.load(p, map_location="cpu", weights_only=True)
     except Exception:
@@ -179,3 +175,9 @@ def read_checkpoint_state(path: str | Path, *, what: str) -> dict[str, torch.Ten
     if not tensors:
         raise InputError(f"{p}: its state_dict holds no tensors; expected {what}")
     return tensors
+
+
+def _require_file(path: Path, what: str) -> None:
+    if not path.is_file():
+        raise InputError(f"{path}: {'is a folder' if path.is_dir() else 'file not found'}; "
+                         f"expected {what}")
