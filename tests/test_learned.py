@@ -301,6 +301,9 @@ def test_training_config_errors(tmp_path: Path) -> None:
     (tmp_path / "bad2.yaml").write_text(bad)
     r = runner.invoke(app, ["train", "vqgan", str(tmp_path / "bad2.yaml")])
     assert r.exit_code == 2 and "model.chanels" in r.output and "channels" in r.output
+    (tmp_path / "null.yaml").write_text("data: null\nout: x\n")
+    r = runner.invoke(app, ["train", "vqgan", str(tmp_path / "null.yaml")])
+    assert r.exit_code == 2 and "data: got None; expected a file or folder path" in r.output
     r = runner.invoke(app, ["train", "vqgan", str(tmp_path / "missing.yaml")])
     assert r.exit_code == 2 and "missing.yaml" in r.output
     wrong = vq_yaml.read_text().replace('"resolution": [16, 16]', '"resolution": [32, 32]')

@@ -526,7 +526,10 @@ def format_validation_error(
         reason = str(first["msg"]).removeprefix("Value error, ")
         msg = f"{where}: got {_show(first['input'])}; {reason}"
     else:
-        expected = help_text or str(first["msg"]).replace("Input should be", "expected", 1)
+        text = str(first["msg"])
+        if text.startswith("Input is not a valid path"):
+            text = "a file or folder path"
+        expected = help_text or text.replace("Input should be", "expected", 1)
         msg = f"{where or 'top level'}: got {_show(first['input'])}; expected {expected}".replace(
             "expected expected", "expected"
         )
