@@ -11,6 +11,15 @@ from typing import Any
 from douga.errors import InputError
 
 
+def _read_umask() -> int:
+    mask = os.umask(0)  # the only way to read it is to set it: do that once, at import,
+    os.umask(mask)  # not on every write, where another thread may be creating a file
+    return mask
+
+
+_UMASK = _read_umask()
+
+
 def read_json_object(path: str | Path, *, what: str) -> dict[str, Any]:
     """Load a JSON object; an InputError names the file and the ``what`` expected."""
     p = Path(path)
@@ -42,14 +51,8 @@ def write_text_atomic(path: str | Path, text: str) -> None:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)
         # mkstemp makes the file private (0600); the result is a file like any other
-        os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, p)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
