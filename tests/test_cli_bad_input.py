@@ -189,6 +189,9 @@ def test_plan_checks_the_generator_and_the_font(project: Path, tmp_path: Path) -
 def test_a_checkpoint_for_a_generator_without_one(project: Path, tmp_path: Path) -> None:
     result = invoke("render", project, "-o", tmp_path / "v.mp4", "--checkpoint", tmp_path)
     assert_one_line_error(result, mentions="generator 'flow' reads no model checkpoint")
+    result = invoke("render", project, "-o", tmp_path / "v.mp4", "--temperature", "0.5")
+    assert_one_line_error(result, mentions="--temperature: generator 'flow' does not sample")
+    assert not (tmp_path / "v.mp4").exists()
 
 
 def test_new_checks_the_files(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from douga.cli import app
 from douga.errors import InputError
+from douga.generators import PairContext
 from douga.models.frame_transformer import FrameTransformer, FrameTransformerConfig
 from douga.models.io import load_weights, read_config, save_model
 from douga.models.perceptual import PerceptualLoss, VGG16Features, ms_ssim
@@ -445,3 +446,53 @@ def test_a_folder_of_another_model_is_not_taken_for_clip_or_gpt2(tmp_path: Path)
         ClipGuide(folder)
     with pytest.raises(InputError, match=r"no GPT-2 config\.json"):
         _transformer().load_gpt2(folder)
+
+
+def test_sampling_settings_reach_the_learned_generator(tmp_path: Path) -> None:
+    """`sampling:` in the project and --temperature/--top-k reach the learned generator:
+    at temperature 0 every seed draws the same frames, at 1 they differ."""
+    from douga.pipeline import make_generator, sampling_for
+    from douga.project import SamplingSpec
+
+    ckpt = tiny_checkpoint(tmp_path / "m")
+    a = np.zeros((16, 16, 3), np.uint8)
+    b = np.full((16, 16, 3), 200, np.uint8)
+
+    def frames(spec: SamplingSpec, seed: int) -> np.ndarray:
+        gen = make_generator("learned", ckpt, sampling=spec)
+        return np.stack(list(gen.inbetween(a, b, [0.25, 0.5, 0.75],
+                                           context=PairContext(seed=seed))))
+
+    greedy = SamplingSpec(temperature=0.0, top_k=0)
+    assert np.array_equal(frames(greedy, 1), frames(greedy, 2))
+    assert not np.array_equal(frames(SamplingSpec(top_k=0), 1), frames(SamplingSpec(top_k=0), 2))
+    gen = make_generator("learned", ckpt, sampling=sampling_for(
+        "learned", SamplingSpec(temperature=0.5), top_k=7))
+    assert (gen.temperature, gen.top_k) == (0.5, 7)  # type: ignore[attr-defined]
+    make_generator("flow", None, sampling=greedy)  # the project's sampling: only for samplers
+    with pytest.raises(InputError, match="--top-k: generator 'flow' does not sample"):
+        sampling_for("flow", SamplingSpec(), top_k=5)
+
+    runner = CliRunner()
+    Image.fromarray(a).save(tmp_path / "a.png")
+    Image.fromarray(b).save(tmp_path / "b.png")
+    outs = []
+    for seed in ("1", "2"):
+        r = runner.invoke(app, ["inbetween", str(tmp_path / "a.png"), str(tmp_path / "b.png"),
+                                "--frames", "3", "--out", str(tmp_path / seed), "--generator",
+                                "learned", "--checkpoint", str(ckpt), "--temperature", "0",
+                                "--seed", seed])
+        assert r.exit_code == 0, r.output
+        outs.append([(tmp_path / seed / f"000{k}.png").read_bytes() for k in (1, 2)])
+    assert outs[0] == outs[1]
+    r = runner.invoke(app, ["inbetween", str(tmp_path / "a.png"), str(tmp_path / "b.png"),
+                            "--frames", "3", "--out", str(tmp_path / "f"), "--temperature", "0.5"])
+    assert r.exit_code == 2 and "--temperature: generator 'flow' does not sample" in r.output
+    assert not (tmp_path / "f").exists()
+    r = runner.invoke(app, ["inbetween", str(tmp_path / "a.png"), str(tmp_path / "b.png"),
+                            "--frames", "3", "--out", str(tmp_path / "g"), "--top-k", "-1"])
+    assert r.exit_code == 2 and "--top-k" in r.output
+    clips = tiny_clip_set(tmp_path / "clips", clips=4)
+    r = runner.invoke(app, ["eval", "video", str(clips), "--generators", "flow",
+                            "--temperature", "0.5", "--runs", "1"])
+    assert r.exit_code == 2 and "temperature 0.5: none of the generators" in r.output

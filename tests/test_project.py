@@ -516,6 +516,7 @@ fit: cover
 seed: 7
 effects: {zoom: 0.5, shake: false, font: fonts/my.ttf}
 output: {width: 640, height: 360, fps: 24, crf: 23}
+sampling: {temperature: 0.7, top_k: 0}
 """
 
 
@@ -525,12 +526,14 @@ def test_render_keys_load_and_round_trip(folder: Path) -> None:
     project = _load(folder, RENDER_KEYS)
     assert project.generator == "crossfade" and project.fit == "cover" and project.seed == 7
     assert project.output.crf == 23
+    assert (project.sampling.temperature, project.sampling.top_k) == (0.7, 0)
     assert project.effects.zoom == 0.5 and project.effects.shake == 0.0
     assert project.effects.font == folder / "fonts/my.ttf"
     out = folder / "copy.yaml"
     dump_project(project, out)
     data = yaml.safe_load(out.read_text())
     assert data["effects"]["font"] == "fonts/my.ttf" and data["fit"] == "cover"
+    assert data["sampling"] == {"temperature": 0.7, "top_k": 0}
     assert load_project(out) == project
 
 
@@ -546,6 +549,9 @@ def test_render_key_defaults_and_effects_none(folder: Path) -> None:
     ("effects: {zom: 1}\n", "did you mean 'zoom'"),
     ("effects: {font: missing.ttf}\n", "effects.font: file not found"),
     ("output: {crf: 80}\n", "crf"),
+    ("sampling: {temperature: -1}\n", "sampling.temperature: got -1; expected a number from 0"),
+    ("sampling: {top_k: 2.5}\n", "sampling.top_k: got 2.5; expected a whole number from 0"),
+    ("sampling: {top: 5}\n", "did you mean 'top_k'"),
 ])
 def test_render_key_errors(folder: Path, text: str, expected: str) -> None:
     message = _error(folder, "audio: song.wav\nkeyframes: [{image: kf/01.png}]\n" + text)

@@ -22,7 +22,7 @@ from douga.generators.base import generator_takes
 from douga.guided.settings import GuidanceSpec
 from douga.images import fit_image, load_image
 from douga.music.musicmap import MusicMap
-from douga.project import Project
+from douga.project import Project, SamplingSpec
 from douga.render import (
     DEFAULT_PRESET,
     RenderReport,
@@ -58,14 +58,17 @@ class RenderSettings:
 
     generator: str | None = None  # None: the project's generator
     checkpoint: Path | None = None  # None: the project's checkpoint (for `learned`)
+    temperature: float | None = None  # None: the project's `sampling` (for `learned`)
+    top_k: int | None = None
     preview: bool = False  # fast low-resolution draft
     cache: bool = True  # keep finished shots in a cache beside the output
 
 
 def make_generator(name: str, checkpoint: Path | None, *,
-                   guidance: GuidanceSpec | None = None) -> Generator:
-    """The named generator, given the model checkpoint and the guidance settings when it
-    takes them."""
+                   guidance: GuidanceSpec | None = None,
+                   sampling: SamplingSpec | None = None) -> Generator:
+    """The named generator, given the model checkpoint, the guidance settings and the
+    sampling settings when it takes them."""
     options: dict[str, object] = {}
     if checkpoint is not None:
         if not generator_takes(name, "checkpoint"):
@@ -74,7 +77,22 @@ def make_generator(name: str, checkpoint: Path | None, *,
         options["checkpoint"] = checkpoint
     if guidance is not None and generator_takes(name, "guidance"):
         options["guidance"] = guidance
+    if sampling is not None:
+        options.update({k: v for k, v in sampling.model_dump().items()
+                        if generator_takes(name, k)})
     return get_generator(name, **options)
+
+
+def sampling_for(name: str, base: SamplingSpec, *, temperature: float | None = None,
+                 top_k: int | None = None) -> SamplingSpec:
+    """``base`` (the project's sampling) with the command line's ``--temperature`` and
+    ``--top-k`` where given; giving one to a generator that does not sample is an error."""
+    given = {k: v for k, v in (("temperature", temperature), ("top_k", top_k)) if v is not None}
+    for key in given:
+        if not generator_takes(name, key):
+            raise InputError(f"--{key.replace('_', '-')}: generator {name!r} does not sample; "
+                             "expected the learned generator")
+    return base.model_copy(update=given)
 
 
 def render_size(project: Project, *, preview: bool) -> tuple[int, int]:
@@ -222,7 +240,9 @@ def render_project(
     # with a generator that takes none is an error (make_generator says so)
     checkpoint = settings.checkpoint or (
         project.checkpoint if generator_takes(name, "checkpoint") else None)
-    generator = make_generator(name, checkpoint, guidance=project.guidance)
+    sampling = sampling_for(name, project.sampling, temperature=settings.temperature,
+                            top_k=settings.top_k)
+    generator = make_generator(name, checkpoint, guidance=project.guidance, sampling=sampling)
     size = render_size(project, preview=settings.preview)
     images = _load_keyframes(project, size)
     lyrics = load_lyrics(project.lyrics) if project.lyrics is not None else []

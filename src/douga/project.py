@@ -67,6 +67,7 @@ __all__ = [
     "Keyframe",
     "OutputSpec",
     "Project",
+    "SamplingSpec",
     "dump_project",
     "format_validation_error",
     "load_project",
@@ -267,6 +268,16 @@ class OutputSpec(_Model):
         return v
 
 
+class SamplingSpec(_Model):
+    """How generators that sample (``learned``) draw their frames' tokens."""
+
+    temperature: float = Field(default=1.0, ge=0, le=10)
+    """Sampling temperature: lower is safer and plainer; 0 always takes the most likely
+    token (the same frames for every seed)."""
+    top_k: int = Field(default=100, ge=0, le=1_000_000)
+    """Sample only among the k most likely tokens; 0: among all of them."""
+
+
 class Project(_Model):
     """A whole project. Paths are absolute: relative ones are resolved against ``base_dir``."""
 
@@ -281,6 +292,8 @@ class Project(_Model):
     """Name of the in-betweening generator (``douga inbetween --help`` lists them)."""
     checkpoint: PathField | None = None
     """Model folder for generators that need one (``learned``: ``douga train ...``'s OUT/model)."""
+    sampling: SamplingSpec = Field(default_factory=SamplingSpec)
+    """Temperature and top-k of the generators that sample (``learned``)."""
     fit: FitMode = "contain"
     """How a keyframe of another size or aspect ratio is fitted to the frame."""
     effects: EffectStyle = Field(default_factory=EffectStyle)
@@ -408,6 +421,9 @@ _FIELD_HELP = {
     "generator": "the name of an in-betweening generator such as flow, crossfade or hold",
     "checkpoint": "a model folder (for the learned generator), relative to the project file",
     "fit": "contain, cover or stretch",
+    "sampling": "a mapping such as {temperature: 0.8, top_k: 50} (for the learned generator)",
+    "temperature": "a number from 0 (always the most likely token) to 10",
+    "top_k": "a whole number from 0 (all tokens) to 1000000",
     "effects": "none, or a mapping such as {flash: 1.0, zoom: 0.5, shake: 0, lyric_text: true}",
     "seed": "a whole number ≥ 0",
     "guidance": "a mapping such as {clip: models/clip-vit-base-patch32, prompts: [{text: ...}]}",
@@ -713,6 +729,9 @@ def project_to_dict(project: Project, *, relative_to: Path) -> dict[str, Any]:
         data["generator"] = project.generator
     if project.checkpoint is not None:
         data["checkpoint"] = _relative(project.checkpoint, start)
+    sampling = project.sampling.model_dump(mode="json", exclude_defaults=True)
+    if sampling:
+        data["sampling"] = sampling
     if project.fit != "contain":
         data["fit"] = project.fit
     if project.effects.is_none:

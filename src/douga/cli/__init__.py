@@ -24,6 +24,8 @@ from douga.cli.common import (
     _STATE,
     ProgressFn,
     ProjectArg,
+    TemperatureOpt,
+    TopKOpt,
     _console,
     _examples,
     _guarded,
@@ -401,6 +403,8 @@ def render(
     checkpoint: Annotated[Path | None, typer.Option(
         "--checkpoint", help="Model folder for the learned generator (default: the project's).")
     ] = None,
+    temperature: TemperatureOpt = None,
+    top_k: TopKOpt = None,
     preview: Annotated[bool, typer.Option(
         "--preview", help="A fast draft at 360 lines with a quick encoder.")] = False,
     cache: Annotated[bool, typer.Option(
@@ -420,8 +424,8 @@ def render(
     target = out if out is not None else proj.base_dir / ("preview.mp4" if preview else "video.mp4")
     plan_path = target.with_suffix(".plan.json")
     _outputs(target, plan_path)
-    settings = RenderSettings(generator=generator, checkpoint=checkpoint, preview=preview,
-                              cache=cache)
+    settings = RenderSettings(generator=generator, checkpoint=checkpoint,
+                              temperature=temperature, top_k=top_k, preview=preview, cache=cache)
     with _progress("rendering", eta=True) as progress:
         report, timeline = render_project(proj, target, settings=settings, progress=progress)
     _save(timeline.save, plan_path)
@@ -485,6 +489,8 @@ def inbetween(
     ] = "flow",
     checkpoint: Annotated[Path | None, typer.Option(
         "--checkpoint", help="Model folder for the learned generator.")] = None,
+    temperature: TemperatureOpt = None,
+    top_k: TopKOpt = None,
     clip: Annotated[Path | None, typer.Option(
         "--clip", help="CLIP checkpoint folder for the clip generator.")] = None,
     text: Annotated[str, typer.Option(
@@ -498,7 +504,8 @@ def inbetween(
     """Draw the N−1 in-betweens of two keyframes that are N frames apart."""
     from douga.generators import PairContext
     from douga.images import FIT_MODES, fit_image, load_image, save_frames
-    from douga.pipeline import make_generator
+    from douga.pipeline import make_generator, sampling_for
+    from douga.project import SamplingSpec
 
     if fit not in FIT_MODES:
         raise InputError(f"--fit {fit}: expected one of {', '.join(FIT_MODES)}")
@@ -509,7 +516,8 @@ def inbetween(
         raise InputError(f"--out {out}: already holds {stale[0]}, past the {frames - 1} frames "
                          "this run writes; expected a folder without an earlier, longer "
                          "sequence (remove it or choose another folder)")
-    gen = make_generator(generator, checkpoint,
+    sampling = sampling_for(generator, SamplingSpec(), temperature=temperature, top_k=top_k)
+    gen = make_generator(generator, checkpoint, sampling=sampling,
                          guidance=GuidanceSpec(clip=str(clip)) if clip is not None else None)
     a = load_image(first)
     b = fit_image(load_image(second), a.shape[1], a.shape[0], mode=fit)  # type: ignore[arg-type]
@@ -540,6 +548,8 @@ def eval_inbetween(
         "crossfade is always scored as the baseline.")] = None,
     checkpoint: Annotated[Path | None, typer.Option(
         "--checkpoint", help="Model folder for the learned generator.")] = None,
+    temperature: TemperatureOpt = None,
+    top_k: TopKOpt = None,
     json_out: Annotated[Path | None, typer.Option(
         "--json", help="Write every score as JSON here.")] = None,
 ) -> None:
@@ -551,6 +561,7 @@ def eval_inbetween(
     names = [n.strip() for n in generators.split(",") if n.strip()] if generators else None
     with _progress("scoring") as progress:
         report = score_folder(directory, generators=names, checkpoint=checkpoint,
+                              sampling={"temperature": temperature, "top_k": top_k},
                               progress=lambda done, total, name: progress(name, done / total))
     _console().print(escape(format_table(report)))
     if json_out is not None:

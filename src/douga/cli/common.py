@@ -30,6 +30,12 @@ ProgressFn = Callable[[str, float], None]
 F = TypeVar("F", bound=Callable[..., Any])
 # the PROJECT argument of every command that reads a project file
 ProjectArg = Annotated[Path, typer.Argument(help="The project file (project.yaml).")]
+TemperatureOpt = Annotated[float | None, typer.Option(
+    "--temperature", min=0.0, max=10.0, help="Sampling temperature of the learned generator "
+    "(0: always the most likely token; default: the project's `sampling`, else 1).")]
+TopKOpt = Annotated[int | None, typer.Option(
+    "--top-k", min=0, max=1_000_000, help="The learned generator samples among the k most "
+    "likely tokens (0: all; default: the project's `sampling`, else 100).")]
 
 
 # errors that name no file but still are the machine's, not a bug

@@ -12,7 +12,15 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from douga.cli.common import _console, _guarded, _outputs, _progress, _save_json
+from douga.cli.common import (
+    TemperatureOpt,
+    TopKOpt,
+    _console,
+    _guarded,
+    _outputs,
+    _progress,
+    _save_json,
+)
 
 if TYPE_CHECKING:
     from douga.metrics.video import MeanStd, VideoReport
@@ -89,6 +97,8 @@ def eval_video(
         "scored as the baseline.")] = None,
     checkpoint: Annotated[Path | None, typer.Option(
         "--checkpoint", help="Checkpoint for the generators that take one (learned).")] = None,
+    temperature: TemperatureOpt = None,
+    top_k: TopKOpt = None,
     runs: Annotated[int, typer.Option(
         "--runs", min=1, max=1000, help="Runs over all clips, run r with seed r; each measure "
         "is reported as mean ± std over the runs.")] = 5,
@@ -126,7 +136,8 @@ def eval_video(
             clip_features = ClipFeatures(i3d)
     with _progress("scoring", eta=True) as progress:
         report = score_video(
-            data, split=split, generators=names, checkpoint=checkpoint, runs=runs,
+            data, split=split, generators=names, checkpoint=checkpoint,
+            sampling={"temperature": temperature, "top_k": top_k}, runs=runs,
             max_clips=max_clips, frame_features=frame_features, clip_features=clip_features,
             progress=lambda done, total, label: progress(label, done / max(total, 1)),
         )

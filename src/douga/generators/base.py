@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import inspect
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -166,6 +166,31 @@ def generator_takes(name: str, option: str) -> bool:
         For an unknown name, as :func:`get_generator`.
     """
     return _takes(_generator_class(name), option)
+
+
+def options_for(names: Sequence[str], options: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per generator name, the entries of ``options`` its constructor takes.
+
+    Options whose value is None are not given. Lets one set of command-line options
+    (``--checkpoint``, ``--temperature``...) go to the generators that read them when
+    several are scored side by side.
+
+    Raises
+    ------
+    InputError
+        For an unknown name, or an option that none of ``names`` takes (the message
+        names the option and the generators).
+    """
+    given = {k: v for k, v in options.items() if v is not None}
+    out: dict[str, dict[str, Any]] = {}
+    for name in names:
+        cls = _generator_class(name)
+        out[name] = {k: v for k, v in given.items() if _takes(cls, k)}
+    for key in given:
+        if names and not any(key in taken for taken in out.values()):
+            raise InputError(f"{key} {given[key]}: none of the generators {', '.join(names)} "
+                             f"takes a {key}; expected the learned generator among them")
+    return out
 
 
 def _generator_class(name: str) -> type[Generator]:

@@ -32,7 +32,7 @@ import itertools
 import math
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,7 @@ from douga.generators.base import (
     available_generators,
     generator_takes,
     get_generator,
+    options_for,
 )
 from douga.images import check_image, load_image
 
@@ -472,16 +473,16 @@ def _generator_names(generators: Sequence[str] | None, *, checkpoint: bool = Fal
     return out, chosen
 
 
-def _load(names: list[str], *, chosen: bool, checkpoint: Path | None = None,
+def _load(names: list[str], *, chosen: bool, options: Mapping[str, Any],
           ) -> tuple[dict[str, Generator], dict[str, str]]:
-    """Instantiate generators (``checkpoint`` to those that read one); when all registered
-    ones are asked for, skip missing extras."""
+    """Instantiate generators, each with the ``options`` it takes (``checkpoint`` to those
+    that read one); when all registered ones are asked for, skip missing extras."""
+    taken = options_for(names, options)
     gens: dict[str, Generator] = {}
     skipped: dict[str, str] = {}
     for n in names:
         try:
-            takes = checkpoint is not None and generator_takes(n, "checkpoint")
-            gens[n] = get_generator(n, **({"checkpoint": checkpoint} if takes else {}))
+            gens[n] = get_generator(n, **taken[n])
         except MissingDependency as e:
             if chosen:
                 raise
@@ -567,7 +568,7 @@ def score_sequence(
     """
     seq = read_sequence(folder)
     names, chosen = _generator_names(generators)
-    gens, _ = _load(names, chosen=chosen)
+    gens, _ = _load(names, chosen=chosen, options={})
     total = len(seq.pairs())
     done = [0]
 
@@ -584,6 +585,7 @@ def score_folder(
     *,
     generators: Sequence[str] | None = None,
     checkpoint: str | Path | None = None,
+    sampling: Mapping[str, Any] | None = None,
     seed: int = 0,
     progress: ProgressFn | None = None,
 ) -> InbetweenReport:
@@ -601,6 +603,9 @@ def score_folder(
         :attr:`InbetweenReport.skipped`. A name given here that cannot run is an error.
     checkpoint : str or Path, optional
         The model folder for the generators that read one (``learned``).
+    sampling : mapping, optional
+        ``temperature`` and ``top_k`` for the generators that sample (values None are
+        left out).
     seed : int
         Passed to the generators in their :class:`~douga.generators.base.PairContext`.
     progress : callable, optional
@@ -627,7 +632,7 @@ def score_folder(
                          "keyframes.txt with keyframes at least 2 frames apart")
     names, chosen = _generator_names(generators, checkpoint=checkpoint is not None)
     gens, skipped = _load(names, chosen=chosen,
-                          checkpoint=Path(checkpoint) if checkpoint is not None else None)
+                          options={"checkpoint": checkpoint, **(sampling or {})})
     total = sum(len(s.pairs()) for s in seqs)
     done = [0]
 

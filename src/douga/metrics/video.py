@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ from douga.generators.base import (
     available_generators,
     generator_takes,
     get_generator,
+    options_for,
 )
 from douga.metrics.frechet import FeatureExtractor, fit_gaussian, frechet_distance
 from douga.metrics.inbetween import ACCURACY_SSIM, BASELINE, PSNR_MAX, psnr, ssim
@@ -240,21 +241,10 @@ def _generator_names(generators: Sequence[str] | None,
     return names, skipped
 
 
-def _load_generators(names: list[str], checkpoint: str | Path | None) -> dict[str, Generator]:
-    """One generator object per name; ``checkpoint`` goes to those that take it."""
-    takers = [n for n in names if generator_takes(n, "checkpoint")]
-    if checkpoint is not None and not takers:
-        raise InputError(
-            f"checkpoint {checkpoint}: none of the generators {', '.join(names)} takes a "
-            "checkpoint; expected a learned generator among them"
-        )
-    gens: dict[str, Generator] = {}
-    for n in names:
-        if checkpoint is not None and n in takers:
-            gens[n] = get_generator(n, checkpoint=str(checkpoint))
-        else:
-            gens[n] = get_generator(n)
-    return gens
+def _load_generators(names: list[str], options: Mapping[str, Any]) -> dict[str, Generator]:
+    """One generator object per name, each given the ``options`` it takes."""
+    taken = options_for(names, options)
+    return {n: get_generator(n, **taken[n]) for n in names}
 
 
 def _open_clips(directory: Path, split: str,
@@ -364,6 +354,7 @@ def score_video(
     split: str = "test",
     generators: Sequence[str] | None = None,
     checkpoint: str | Path | None = None,
+    sampling: Mapping[str, Any] | None = None,
     runs: int = 5,
     max_clips: int | None = None,
     frame_features: FeatureExtractor | None = None,
@@ -386,6 +377,9 @@ def score_video(
     checkpoint
         Passed as ``get_generator(name, checkpoint=...)`` to the generators whose
         constructor takes a ``checkpoint`` (the learned generator), to no other.
+    sampling
+        ``temperature`` and ``top_k`` (values None are left out), likewise passed to the
+        generators that take them.
     runs
         How many runs; run r passes seed r to the generators.
     max_clips
@@ -410,7 +404,8 @@ def score_video(
     ------
     InputError
         The folder is not a clip data set, the split has no clip of 3+ frames, a
-        generator name is unknown, or no named generator takes the checkpoint.
+        generator name is unknown, or no named generator takes the checkpoint (or a
+        sampling option).
     MissingDependency
         A named generator needs a package that is not installed.
     DougaError
@@ -422,7 +417,7 @@ def score_video(
     directory = Path(directory)
     data, indices, n_skipped = _open_clips(directory, split, max_clips)
     names, skipped_gens = _generator_names(generators, checkpoint)
-    gens = _load_generators(names, checkpoint)
+    gens = _load_generators(names, {"checkpoint": checkpoint, **(sampling or {})})
 
     clips = [data[i] for i in indices]
     lengths = [c.frames.shape[0] for c in clips]
