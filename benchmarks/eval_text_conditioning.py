@@ -10,6 +10,14 @@ is then measured from the frames
 the asked-for alternative; one that does not (the ``use_text: false`` ablation) can
 only guess, at best once per clip, so it follows about 1/len(group) of the requests.
 
+"Followed" asks for the whole path. A weaker model may still lean the right way, so
+the script also compares, within each clip, the paths made for two opposite captions
+(:data:`douga.training.cel.OPPOSITES`: hop against swoop, down against up, right
+against left, clockwise against counterclockwise) on the number that tells them apart
+(:func:`douga.training.cel.path_numbers`). Where the text steers, the difference has
+the caption's sign more often than not; where it does not, each sign is a coin flip,
+and the one-sided sign test says how likely the count is by chance.
+
     python benchmarks/eval_text_conditioning.py data/cel-2k --checkpoint runs/cel-tf-tiny/model
     python benchmarks/eval_text_conditioning.py data/cel-2k \
         --checkpoint runs/cel-tf-notext-tiny/model
@@ -19,14 +27,44 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import time
 from collections import defaultdict
 
 import numpy as np
 
 from douga.generators import get_generator
-from douga.training.cel import GROUPS, measure_alternative, parse_caption, recaption
+from douga.training.cel import (
+    GROUPS,
+    OPPOSITES,
+    measure_alternative,
+    parse_caption,
+    path_numbers,
+    recaption,
+)
 from douga.training.clips import ClipDataset
+
+
+def sign_test(positive: int, n: int) -> float:
+    """One-sided p-value: the chance of ``positive`` or more heads in ``n`` fair coin flips."""
+    return sum(math.comb(n, k) for k in range(positive, n + 1)) / 2.0 ** n if n else 1.0
+
+
+def _signs(diffs: list[float]) -> dict[str, float]:
+    """How many differences there are, how many are not 0, how many have the caption's
+    sign (positive), and the sign test's p-value over those that are not 0."""
+    differ, positive = sum(x != 0 for x in diffs), sum(x > 0 for x in diffs)
+    return {"n": len(diffs), "differ": differ, "caption_sign": positive,
+            "p": sign_test(positive, differ)}
+
+
+def contrasts(numbers: dict[str, dict[str, float]], group: str) -> list[tuple[str, float]]:
+    """Per contrast of the group: its name and the difference (alternative - opposite)."""
+    out = []
+    for g, alt, opp, key in OPPOSITES:
+        if g == group and key in numbers.get(alt, {}) and key in numbers.get(opp, {}):
+            out.append((f"{g}: {alt} - {opp} ({key})", numbers[alt][key] - numbers[opp][key]))
+    return out
 
 
 def main() -> None:
@@ -38,6 +76,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--temperature", type=float, default=1.0)
     ap.add_argument("--json")
+    ap.add_argument("--grid", help="PNG: the paths drawn for each caption of the first "
+                    "--grid-clips clips of the travel and return groups, one row per caption")
+    ap.add_argument("--grid-clips", type=int, default=2)
     args = ap.parse_args()
 
     import torch
@@ -48,6 +89,8 @@ def main() -> None:
     asked: dict[str, int] = defaultdict(int)
     followed: dict[str, int] = defaultdict(int)
     chance: dict[str, float] = defaultdict(float)
+    diffs: dict[str, list[float]] = defaultdict(list)
+    rows: dict[str, list[np.ndarray]] = defaultdict(list)  # group -> grid rows
     t0 = time.perf_counter()
     n = min(args.max_clips, len(clips))
     for i in range(n):
@@ -58,11 +101,19 @@ def main() -> None:
         texts = [recaption(clip.text, alt) for alt in alternatives]
         made = gen.frames_for_captions(first, last, clip.frames.shape[0] - 1, texts,
                                        seed=args.seed + i)
+        numbers = {}
+        shown = len(rows[group]) < args.grid_clips * len(alternatives)
         for alt, frames in zip(alternatives, made, strict=True):
-            seen = measure_alternative(np.stack([first, *frames, last]), group)
+            clip_frames = np.stack([first, *frames, last])
+            if shown and group in ("travel", "return"):
+                rows[group].append(clip_frames[[*range(0, len(clip_frames) - 1, 2), -1]])
+            seen = measure_alternative(clip_frames, group)
+            numbers[alt] = path_numbers(clip_frames, group)
             asked[group] += 1
             followed[group] += int(seen == alt)
             chance[group] += 1.0 / len(alternatives)
+        for name, d in contrasts(numbers, group):
+            diffs[name].append(d)
         print(f"{i + 1}/{n} clips", end="\r", flush=True)
     total_asked = sum(asked.values())
     result = {
@@ -72,12 +123,29 @@ def main() -> None:
                    for g in sorted(asked)},
         "rate": sum(followed.values()) / max(total_asked, 1),
         "chance": sum(chance.values()) / max(total_asked, 1),
+        "contrasts": {name: _signs(d) | {"mean": float(np.mean(d)),
+                                         "median": float(np.median(d))}
+                      for name, d in sorted(diffs.items())},
+        "contrast_sign": _signs([x for d in diffs.values() for x in d]),
     }
     print(f"{'group':8s} {'asked':>6s} {'followed':>9s} {'rate':>6s} {'chance':>7s}")
     for g, r in result["groups"].items():  # type: ignore[union-attr]
         print(f"{g:8s} {r['asked']:6d} {r['followed']:9d} {r['rate']:6.2f} {r['chance']:7.2f}")
     print(f"{'all':8s} {total_asked:6d} {sum(followed.values()):9d} {result['rate']:6.2f} "
           f"{result['chance']:7.2f}   ({result['seconds']} s)")
+    print(f"\n{'contrast':44s} {'clips':>5s} {'differ':>6s} {'caption sign':>12s} "
+          f"{'median':>8s} {'p':>8s}")
+    table = [*result["contrasts"].items(), ("all", result["contrast_sign"])]  # type: ignore
+    for name, r in table:
+        median = f"{r['median']:8.2f}" if "median" in r else " " * 8
+        print(f"{name:44s} {r['n']:5d} {r['differ']:6d} {r['caption_sign']:12d} {median} "
+              f"{r['p']:8.2g}")
+    if args.grid:
+        from pathlib import Path
+
+        from douga.training.loop import save_grid
+
+        save_grid(rows["travel"] + rows["return"], Path(args.grid))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(result, f, indent=1)

@@ -14,11 +14,13 @@ from typer.testing import CliRunner
 from douga.cli import app
 from douga.training.cel import (
     GROUPS,
+    OPPOSITES,
     cel_path,
     figure_track,
     make_cel_clip,
     measure_alternative,
     parse_caption,
+    path_numbers,
     random_scene,
     recaption,
     render_cel,
@@ -137,12 +139,25 @@ def test_cel_measure_survives_blur_and_noise() -> None:
             assert measure_alternative(f, group) == alt, (scene, alt)
 
 
+@pytest.mark.parametrize(("group", "larger", "smaller", "number"), OPPOSITES)
+def test_cel_path_numbers_tell_opposite_captions_apart(group: str, larger: str, smaller: str,
+                                                       number: str) -> None:
+    for k in range(4):
+        scene = random_scene(np.random.default_rng([13, k]), size=48, group=group)
+        big = path_numbers(render_cel(scene, larger, frames=12), group)[number]
+        small = path_numbers(render_cel(scene, smaller, frames=12), group)[number]
+        assert big > 0 > small, (scene, big, small)
+
+
 def test_cel_measure_of_a_still_clip() -> None:
     scene = random_scene(np.random.default_rng(2), size=48, group="return")
     still = np.repeat(render_cel(scene, "up", frames=8)[:1], 8, axis=0)
     assert measure_alternative(still, "return") == "still"
     assert measure_alternative(still, "loop") == "unclear"
     assert measure_alternative(still, "spin") == "unclear"
+    assert path_numbers(still, "return") == pytest.approx(
+        {"far_x": 0, "far_y": 0, "mean_x": 0, "mean_y": 0})
+    assert path_numbers(np.zeros((8, 48, 48, 3), np.uint8), "loop") == {}  # no figure
 
 
 def test_cel_same_seed_same_data_set_and_splits(tmp_path: Path) -> None:

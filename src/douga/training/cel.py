@@ -50,9 +50,9 @@ from douga.training.clips import ClipWriter, split_of_scene
 from douga.training.moving_digits import check_settings
 
 __all__ = [
-    "GROUPS", "CelClip", "CelScene", "alternative_paths", "caption", "cel_path", "figure_axis",
-    "figure_track", "make_cel_clip", "measure_alternative", "parse_caption", "random_scene",
-    "recaption", "render_cel", "write_cel",
+    "GROUPS", "OPPOSITES", "CelClip", "CelScene", "alternative_paths", "caption", "cel_path",
+    "figure_axis", "figure_track", "make_cel_clip", "measure_alternative", "parse_caption",
+    "path_numbers", "random_scene", "recaption", "render_cel", "write_cel",
 ]
 
 ProgressFn = Callable[[str, float], None]
@@ -109,6 +109,15 @@ GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
                              "rotates counterclockwise"),
     },
 }
+#: Opposite alternatives and the :func:`path_numbers` number that is larger (positive)
+#: for the first and smaller (negative) for the second: (group, first, second, number).
+OPPOSITES: tuple[tuple[str, str, str, str], ...] = (
+    ("travel", "hop", "swoop", "lift"),
+    ("return", "down", "up", "mean_y"),
+    ("return", "right", "left", "mean_x"),
+    ("loop", "clockwise", "counterclockwise", "area"),
+    ("spin", "clockwise", "counterclockwise", "turn"),
+)
 _RETURN_DIRECTIONS = {"up": (0.0, -1.0), "down": (0.0, 1.0), "left": (-1.0, 0.0),
                       "right": (1.0, 0.0), "still": (0.0, 0.0)}
 
@@ -414,51 +423,74 @@ def figure_axis(frames: np.ndarray) -> np.ndarray:
     return np.degrees(0.5 * np.arctan2(2 * mxy, mxx - myy)) % 180.0
 
 
-def measure_alternative(frames: np.ndarray, group: str) -> str:
-    """Which alternative of ``group`` the clip (T, H, W, 3) shows, or ``"unclear"``.
+def path_numbers(frames: np.ndarray, group: str) -> dict[str, float]:
+    """The figure's path in a clip (T, H, W, 3) as the numbers :func:`measure_alternative`
+    decides from; empty where the figure is found on fewer than three frames.
 
-    travel: mean offset of the centroid from the straight line first -> last centroid
-    (over 4 % of the frame side: ``hop`` above, ``swoop`` below; else ``slide``);
-    return: the largest centroid displacement from the first frame (under 6 %:
-    ``still``; else its main direction); loop: sign of the area the centroid path
-    encloses (positive is clockwise with y down; under 1 % of the frame: unclear);
-    spin: the summed frame-to-frame turn of the principal axis (under 45 degrees: unclear).
+    travel: ``lift``, the mean offset (px) of the centroid above the straight line from
+    the first to the last centroid (below: negative); return: ``far_x``/``far_y``, the
+    largest centroid displacement from the first frame, and ``mean_x``/``mean_y``, the
+    mean displacement (px, y down); loop: ``area``, the area the centroid path encloses
+    (px², clockwise on screen positive); spin: ``turn``, the summed frame-to-frame turn
+    of the principal axis (degrees, clockwise positive).
     """
     frames = np.asarray(frames)
-    side = float(frames.shape[2])
-    c = figure_track(frames)  # (T, 2)
-    c = c[~np.isnan(c).any(axis=1)]
     if group not in GROUPS:
         raise ValueError(f"group {group!r}: expected one of {list(GROUPS)}")
+    c = figure_track(frames)  # (T, 2)
+    c = c[~np.isnan(c).any(axis=1)]
     if len(c) < 3:
-        return "unclear"
+        return {}
     if group == "travel":
         chord = c[-1] - c[0]
         normal = np.array([chord[1], -chord[0]]) / max(float(np.hypot(*chord)), 1e-9)
         normal *= -1.0 if normal[1] > 0 else 1.0  # points up the screen
-        lift = float(((c[1:-1] - c[0]) @ normal).mean())
-        return "slide" if abs(lift) < 0.04 * side else "hop" if lift > 0 else "swoop"
+        return {"lift": float(((c[1:-1] - c[0]) @ normal).mean())}
     if group == "return":
         d = c - c[0]
         far = d[int(np.argmax(np.hypot(d[:, 0], d[:, 1])))]
-        if np.hypot(*far) < 0.06 * side:
-            return "still"
-        if abs(far[0]) > abs(far[1]):
-            return "right" if far[0] > 0 else "left"
-        return "down" if far[1] > 0 else "up"
+        mean = d[1:-1].mean(axis=0)
+        return {"far_x": float(far[0]), "far_y": float(far[1]),
+                "mean_x": float(mean[0]), "mean_y": float(mean[1])}
     if group == "loop":
         x, y = c[:, 0], c[:, 1]
-        area = 0.5 * float((x * np.roll(y, -1) - np.roll(x, -1) * y).sum())
-        if abs(area) < 0.01 * side * side:
-            return "unclear"
-        return "clockwise" if area > 0 else "counterclockwise"
+        return {"area": 0.5 * float((x * np.roll(y, -1) - np.roll(x, -1) * y).sum())}
     axis = figure_axis(frames)
     axis = axis[~np.isnan(axis)]
     step = (np.diff(axis) + 90.0) % 180.0 - 90.0  # each turn step in [-90, 90)
-    turn = float(step.sum())
-    if abs(turn) < 45.0:
+    return {"turn": float(step.sum())}
+
+
+def measure_alternative(frames: np.ndarray, group: str) -> str:
+    """Which alternative of ``group`` the clip (T, H, W, 3) shows, or ``"unclear"``.
+
+    From :func:`path_numbers`: travel: ``lift`` over 4 % of the frame side is ``hop``,
+    under -4 % ``swoop``, else ``slide``; return: the largest displacement under 6 % is
+    ``still``, else its main direction; loop: the sign of the enclosed area (under 1 %
+    of the frame: unclear); spin: the sign of the turn (under 45 degrees: unclear).
+    """
+    frames = np.asarray(frames)
+    side = float(frames.shape[2])
+    n = path_numbers(frames, group)
+    if not n:
         return "unclear"
-    return "clockwise" if turn > 0 else "counterclockwise"
+    if group == "travel":
+        lift = n["lift"]
+        return "slide" if abs(lift) < 0.04 * side else "hop" if lift > 0 else "swoop"
+    if group == "return":
+        far_x, far_y = n["far_x"], n["far_y"]
+        if np.hypot(far_x, far_y) < 0.06 * side:
+            return "still"
+        if abs(far_x) > abs(far_y):
+            return "right" if far_x > 0 else "left"
+        return "down" if far_y > 0 else "up"
+    if group == "loop":
+        if abs(n["area"]) < 0.01 * side * side:
+            return "unclear"
+        return "clockwise" if n["area"] > 0 else "counterclockwise"
+    if abs(n["turn"]) < 45.0:
+        return "unclear"
+    return "clockwise" if n["turn"] > 0 else "counterclockwise"
 
 
 # ------------------------------------------------------------------------------ writing
