@@ -40,7 +40,7 @@ class LearnedGenerator(Generator):
     temperature
         Sampling temperature; 0 takes the most likely token (deterministic).
     top_k
-        Sample only among the k most likely tokens (None: all).
+        Sample only among the k most likely tokens (None or 0: among all).
     device
         ``"cpu"``, ``"cuda"``...; default: CUDA when available.
     """
