@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import time
 from collections import defaultdict
 
@@ -45,17 +44,14 @@ from douga.training.cel import (
 from douga.training.clips import ClipDataset
 
 
-def sign_test(positive: int, n: int) -> float:
-    """One-sided p-value: the chance of ``positive`` or more heads in ``n`` fair coin flips."""
-    return sum(math.comb(n, k) for k in range(positive, n + 1)) / 2.0 ** n if n else 1.0
-
-
 def _signs(diffs: list[float]) -> dict[str, float]:
     """How many differences there are, how many are not 0, how many have the caption's
     sign (positive), and the sign test's p-value over those that are not 0."""
+    from scipy.stats import binomtest
+
     differ, positive = sum(x != 0 for x in diffs), sum(x > 0 for x in diffs)
-    return {"n": len(diffs), "differ": differ, "caption_sign": positive,
-            "p": sign_test(positive, differ)}
+    p = binomtest(positive, differ, alternative="greater").pvalue if differ else 1.0
+    return {"n": len(diffs), "differ": differ, "caption_sign": positive, "p": float(p)}
 
 
 def contrasts(numbers: dict[str, dict[str, float]], group: str) -> list[tuple[str, float]]:

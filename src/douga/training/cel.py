@@ -405,17 +405,25 @@ def figure_mask(frames: np.ndarray) -> np.ndarray:
 
 def figure_track(frames: np.ndarray) -> np.ndarray:
     """(T, 2) centroid x, y of the figure on each frame, px (NaN where none is found)."""
+    return _centroids(figure_mask(frames))
+
+
+def figure_axis(frames: np.ndarray) -> np.ndarray:
+    """(T,) direction of the figure's principal axis, degrees in [0, 180), clockwise on screen."""
     m = figure_mask(frames)
+    return _axes(m, _centroids(m))
+
+
+def _centroids(m: np.ndarray) -> np.ndarray:
+    """(T, 2) centroid x, y of each frame's mask (T, H, W) (NaN where it is empty)."""
     ys, xs = np.mgrid[: m.shape[1], : m.shape[2]]
     n = m.sum(axis=(1, 2)).astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.stack([(m * xs).sum(axis=(1, 2)) / n, (m * ys).sum(axis=(1, 2)) / n], axis=1)
 
 
-def figure_axis(frames: np.ndarray) -> np.ndarray:
-    """(T,) direction of the figure's principal axis, degrees in [0, 180), clockwise on screen."""
-    m = figure_mask(frames)
-    c = figure_track(frames)
+def _axes(m: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """(T,) principal-axis direction (degrees) of each frame's mask about its centroid ``c``."""
     ys, xs = np.mgrid[: m.shape[1], : m.shape[2]]
     dx = xs[None] - c[:, 0, None, None]
     dy = ys[None] - c[:, 1, None, None]
@@ -437,8 +445,9 @@ def path_numbers(frames: np.ndarray, group: str) -> dict[str, float]:
     frames = np.asarray(frames)
     if group not in GROUPS:
         raise ValueError(f"group {group!r}: expected one of {list(GROUPS)}")
-    c = figure_track(frames)  # (T, 2)
-    c = c[~np.isnan(c).any(axis=1)]
+    mask = figure_mask(frames)
+    track = _centroids(mask)  # (T, 2)
+    c = track[~np.isnan(track).any(axis=1)]
     if len(c) < 3:
         return {}
     if group == "travel":
@@ -455,7 +464,7 @@ def path_numbers(frames: np.ndarray, group: str) -> dict[str, float]:
     if group == "loop":
         x, y = c[:, 0], c[:, 1]
         return {"area": 0.5 * float((x * np.roll(y, -1) - np.roll(x, -1) * y).sum())}
-    axis = figure_axis(frames)
+    axis = _axes(mask, track)
     axis = axis[~np.isnan(axis)]
     step = (np.diff(axis) + 90.0) % 180.0 - 90.0  # each turn step in [-90, 90)
     return {"turn": float(step.sum())}
