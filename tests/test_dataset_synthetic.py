@@ -139,6 +139,18 @@ def test_cel_measure_survives_blur_and_noise() -> None:
             assert measure_alternative(f, group) == alt, (scene, alt)
 
 
+def test_cel_measure_ignores_a_blotch_beside_the_figure() -> None:
+    # a decoder's constant blotch in a corner must not pull the centroid or the axis
+    for group in GROUPS:
+        scene = random_scene(np.random.default_rng(4), size=64, group=group)
+        for alt in GROUPS[group]:
+            frames = render_cel(scene, alt, frames=12)
+            blotched = frames.copy()
+            blotched[:, -9:, :9] = (255, 0, 255)
+            assert measure_alternative(blotched, group) == alt, (scene, alt)
+            assert np.allclose(figure_track(blotched), figure_track(frames))
+
+
 @pytest.mark.parametrize(("group", "larger", "smaller", "number"), OPPOSITES)
 def test_cel_path_numbers_tell_opposite_captions_apart(group: str, larger: str, smaller: str,
                                                        number: str) -> None:

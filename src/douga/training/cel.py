@@ -390,17 +390,28 @@ def recaption(text: str, alternative: str) -> str:
 
 # ----------------------------------------------------------------------------- measuring
 def figure_mask(frames: np.ndarray) -> np.ndarray:
-    """(T, H, W) bool: pixels that differ from the median colour of their row.
+    """(T, H, W) bool: the figure, the largest blob of pixels that differ from the
+    median colour of their row.
 
     A pixel counts only with at least three neighbours that count, so speckle noise
-    (in generated frames) stays out while a figure loses at most its antialiased rim.
+    (in generated frames) stays out while a figure loses at most its antialiased rim;
+    of what is left, each frame keeps its largest 8-connected blob, so a blotch that a
+    decoder leaves elsewhere (in a corner, at a border) does not pull the centroid or
+    the axis.
     """
+    from scipy import ndimage
+
     f = np.asarray(frames, dtype=np.int16)  # (T, H, W, 3)
     bg = np.median(f, axis=2, keepdims=True)  # (T, H, 1, 3): rows are constant backgrounds
     raw = np.pad(np.abs(f - bg).sum(axis=-1) > MASK_THRESHOLD, ((0, 0), (1, 1), (1, 1)))
     h, w = f.shape[1:3]
     votes = sum(raw[:, i:i + h, j:j + w].astype(np.int8) for i in range(3) for j in range(3))
-    return raw[:, 1:-1, 1:-1] & (votes >= 4)
+    mask = raw[:, 1:-1, 1:-1] & (votes >= 4)
+    for frame in mask:
+        labels, n = ndimage.label(frame, structure=np.ones((3, 3)))
+        if n > 1:
+            frame[:] = labels == 1 + int(np.argmax(np.bincount(labels.ravel())[1:]))
+    return mask
 
 
 def figure_track(frames: np.ndarray) -> np.ndarray:
