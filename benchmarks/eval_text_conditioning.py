@@ -18,9 +18,16 @@ against left, clockwise against counterclockwise) on the number that tells them 
 the caption's sign more often than not; where it does not, each sign is a coin flip,
 and the one-sided sign test says how likely the count is by chance.
 
+"Path error" is how far, in pixels, the figure's centroid in the in-betweens is from
+where it is in the true clip of the asked-for alternative (the cel generator redrawn
+from the data set's seed), on average over the in-betweens: it also sees the timing,
+which the remaining-frame counter is for (the ``use_counter: false`` ablation).
+
     python benchmarks/eval_text_conditioning.py data/cel-2k --checkpoint runs/cel-tf-tiny/model
     python benchmarks/eval_text_conditioning.py data/cel-2k \
         --checkpoint runs/cel-tf-notext-tiny/model
+    python benchmarks/eval_text_conditioning.py data/cel-2k \
+        --checkpoint runs/cel-tf-nocounter-tiny/model
 """
 
 from __future__ import annotations
@@ -33,13 +40,17 @@ from collections import defaultdict
 import numpy as np
 
 from douga.generators import get_generator
+from douga.generators.learned import LearnedGenerator
 from douga.training.cel import (
     GROUPS,
     OPPOSITES,
+    figure_track,
+    make_cel_clip,
     measure_alternative,
     parse_caption,
     path_numbers,
     recaption,
+    render_cel,
 )
 from douga.training.clips import ClipDataset
 
@@ -63,6 +74,25 @@ def contrasts(numbers: dict[str, dict[str, float]], group: str) -> list[tuple[st
     return out
 
 
+def path_error(made: np.ndarray, truth: np.ndarray) -> float:
+    """Mean distance (px) between the figure's centroids in two clips (T, H, W, 3),
+    over the in-betweens (NaN where the made clip shows no figure on any of them)."""
+    d = np.hypot(*(figure_track(made) - figure_track(truth))[1:-1].T)
+    return float(np.nanmean(d)) if np.isfinite(d).any() else float("nan")
+
+
+def round_trip(gen: LearnedGenerator, frames: np.ndarray) -> np.ndarray:
+    """The frames (T, H, W, 3) through the learned model's VQ-GAN: tokens and back, the
+    best any transformer writing its tokens can draw them."""
+    import torch
+
+    from douga.models.frames import to_tensor, to_uint8
+
+    with torch.no_grad():
+        tokens = gen.vqgan.tokenize(to_tensor(frames).to(gen.device))
+        return to_uint8(gen.vqgan.decode_tokens(tokens))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("data")
@@ -81,11 +111,16 @@ def main() -> None:
 
     torch.set_num_threads(2)
     gen = get_generator("learned", checkpoint=args.checkpoint, temperature=args.temperature)
+    assert isinstance(gen, LearnedGenerator)
     clips = ClipDataset(args.data, args.split)
+    info = clips.meta["info"]
     asked: dict[str, int] = defaultdict(int)
     followed: dict[str, int] = defaultdict(int)
     chance: dict[str, float] = defaultdict(float)
     diffs: dict[str, list[float]] = defaultdict(list)
+    errors: dict[str, list[float]] = defaultdict(list)
+    hold_errors: dict[str, list[float]] = defaultdict(list)  # holding the first frame
+    floor_errors: dict[str, list[float]] = defaultdict(list)  # the truth through the VQ-GAN
     rows: dict[str, list[np.ndarray]] = defaultdict(list)  # group -> grid rows
     t0 = time.perf_counter()
     n = min(args.max_clips, len(clips))
@@ -94,6 +129,12 @@ def main() -> None:
         group, _ = parse_caption(clip.text)
         alternatives = GROUPS[group]
         first, last = clip.frames[0], clip.frames[-1]
+        drawn = make_cel_clip(np.random.default_rng([info["seed"], clip.scene]),
+                              frames=info["frames"], size=info["size"])
+        if not np.array_equal(drawn.frames, clip.frames):
+            raise SystemExit(f"{args.data}: {args.split} clip {i} is not what the cel "
+                             f"generator draws for seed {info['seed']}, scene {clip.scene}")
+        held = np.stack([first] * len(clip.frames))
         texts = [recaption(clip.text, alt) for alt in alternatives]
         made = gen.frames_for_captions(first, last, clip.frames.shape[0] - 1, texts,
                                        seed=args.seed + i)
@@ -105,6 +146,10 @@ def main() -> None:
                 rows[group].append(clip_frames[[*range(0, len(clip_frames) - 1, 2), -1]])
             seen = measure_alternative(clip_frames, group)
             numbers[alt] = path_numbers(clip_frames, group)
+            truth = render_cel(drawn.scene, alt, frames=len(clip_frames))
+            errors[group].append(path_error(clip_frames, truth))
+            hold_errors[group].append(path_error(held, truth))
+            floor_errors[group].append(path_error(round_trip(gen, truth), truth))
             asked[group] += 1
             followed[group] += int(seen == alt)
             chance[group] += 1.0 / len(alternatives)
@@ -115,23 +160,36 @@ def main() -> None:
     result = {
         "checkpoint": args.checkpoint, "clips": n, "seconds": round(time.perf_counter() - t0, 1),
         "groups": {g: {"asked": asked[g], "followed": followed[g],
-                       "rate": followed[g] / asked[g], "chance": chance[g] / asked[g]}
+                       "rate": followed[g] / asked[g], "chance": chance[g] / asked[g],
+                       "path_error_px": float(np.nanmean(errors[g])),
+                       "hold_path_error_px": float(np.nanmean(hold_errors[g])),
+                       "vqgan_path_error_px": float(np.nanmean(floor_errors[g])),
+                       "no_figure": int(np.isnan(errors[g]).sum())}
                    for g in sorted(asked)},
         "rate": sum(followed.values()) / max(total_asked, 1),
+        "path_error_px": float(np.nanmean([e for v in errors.values() for e in v])),
+        "hold_path_error_px": float(np.nanmean([e for v in hold_errors.values() for e in v])),
+        "vqgan_path_error_px": float(np.nanmean([e for v in floor_errors.values()
+                                                 for e in v])),
         "chance": sum(chance.values()) / max(total_asked, 1),
         "contrasts": {name: _signs(d) | {"mean": float(np.mean(d)),
                                          "median": float(np.median(d))}
                       for name, d in sorted(diffs.items())},
         "contrast_sign": _signs([x for d in diffs.values() for x in d]),
     }
-    print(f"{'group':8s} {'asked':>6s} {'followed':>9s} {'rate':>6s} {'chance':>7s}")
-    for g, r in result["groups"].items():  # type: ignore[union-attr]
-        print(f"{g:8s} {r['asked']:6d} {r['followed']:9d} {r['rate']:6.2f} {r['chance']:7.2f}")
+    print(f"{'group':8s} {'asked':>6s} {'followed':>9s} {'rate':>6s} {'chance':>7s} "
+          f"{'path error':>10s} {'(hold)':>9s} {'(VQ-GAN)':>9s}")
+    for g, r in result["groups"].items():
+        print(f"{g:8s} {r['asked']:6d} {r['followed']:9d} {r['rate']:6.2f} {r['chance']:7.2f} "
+              f"{r['path_error_px']:7.2f} px {r['hold_path_error_px']:6.2f} px "
+              f"{r['vqgan_path_error_px']:6.2f} px")
     print(f"{'all':8s} {total_asked:6d} {sum(followed.values()):9d} {result['rate']:6.2f} "
-          f"{result['chance']:7.2f}   ({result['seconds']} s)")
+          f"{result['chance']:7.2f} {result['path_error_px']:7.2f} px "
+          f"{result['hold_path_error_px']:6.2f} px {result['vqgan_path_error_px']:6.2f} px   "
+          f"({result['seconds']} s)")
     print(f"\n{'contrast':44s} {'clips':>5s} {'differ':>6s} {'caption sign':>12s} "
           f"{'median':>8s} {'p':>8s}")
-    table = [*result["contrasts"].items(), ("all", result["contrast_sign"])]  # type: ignore
+    table = [*result["contrasts"].items(), ("all", result["contrast_sign"])]
     for name, r in table:
         median = f"{r['median']:8.2f}" if "median" in r else " " * 8
         print(f"{name:44s} {r['n']:5d} {r['differ']:6d} {r['caption_sign']:12d} {median} "
