@@ -157,20 +157,18 @@ def main() -> None:
             diffs[name].append(d)
         print(f"{i + 1}/{n} clips", end="\r", flush=True)
     total_asked = sum(asked.values())
+    error_sets = {"path_error_px": errors, "hold_path_error_px": hold_errors,
+                  "vqgan_path_error_px": floor_errors}
     result = {
         "checkpoint": args.checkpoint, "clips": n, "seconds": round(time.perf_counter() - t0, 1),
         "groups": {g: {"asked": asked[g], "followed": followed[g],
                        "rate": followed[g] / asked[g], "chance": chance[g] / asked[g],
-                       "path_error_px": float(np.nanmean(errors[g])),
-                       "hold_path_error_px": float(np.nanmean(hold_errors[g])),
-                       "vqgan_path_error_px": float(np.nanmean(floor_errors[g])),
+                       **{k: float(np.nanmean(v[g])) for k, v in error_sets.items()},
                        "no_figure": int(np.isnan(errors[g]).sum())}
                    for g in sorted(asked)},
         "rate": sum(followed.values()) / max(total_asked, 1),
-        "path_error_px": float(np.nanmean([e for v in errors.values() for e in v])),
-        "hold_path_error_px": float(np.nanmean([e for v in hold_errors.values() for e in v])),
-        "vqgan_path_error_px": float(np.nanmean([e for v in floor_errors.values()
-                                                 for e in v])),
+        **{k: float(np.nanmean([e for es in v.values() for e in es]))
+           for k, v in error_sets.items()},
         "chance": sum(chance.values()) / max(total_asked, 1),
         "contrasts": {name: _signs(d) | {"mean": float(np.mean(d)),
                                          "median": float(np.median(d))}
