@@ -44,9 +44,9 @@ from douga.generators.learned import LearnedGenerator
 from douga.training.cel import (
     GROUPS,
     OPPOSITES,
+    alternative_of,
     figure_track,
     make_cel_clip,
-    measure_alternative,
     parse_caption,
     path_numbers,
     recaption,
@@ -75,9 +75,9 @@ def contrasts(numbers: dict[str, dict[str, float]], group: str) -> list[tuple[st
 
 
 def path_error(made: np.ndarray, truth: np.ndarray) -> float:
-    """Mean distance (px) between the figure's centroids in two clips (T, H, W, 3),
-    over the in-betweens (NaN where the made clip shows no figure on any of them)."""
-    d = np.hypot(*(figure_track(made) - figure_track(truth))[1:-1].T)
+    """Mean distance (px) between two figure tracks (T, 2) (:func:`figure_track`), over
+    the in-betweens (NaN where the made track has no figure on any of them)."""
+    d = np.hypot(*(made - truth)[1:-1].T)
     return float(np.nanmean(d)) if np.isfinite(d).any() else float("nan")
 
 
@@ -134,7 +134,7 @@ def main() -> None:
         if not np.array_equal(drawn.frames, clip.frames):
             raise SystemExit(f"{args.data}: {args.split} clip {i} is not what the cel "
                              f"generator draws for seed {info['seed']}, scene {clip.scene}")
-        held = np.stack([first] * len(clip.frames))
+        held = np.repeat(figure_track(first[None]), len(clip.frames), axis=0)  # hold A
         texts = [recaption(clip.text, alt) for alt in alternatives]
         made = gen.frames_for_captions(first, last, clip.frames.shape[0] - 1, texts,
                                        seed=args.seed + i)
@@ -144,12 +144,14 @@ def main() -> None:
             clip_frames = np.stack([first, *frames, last])
             if shown and group in ("travel", "return"):
                 rows[group].append(clip_frames[[*range(0, len(clip_frames) - 1, 2), -1]])
-            seen = measure_alternative(clip_frames, group)
             numbers[alt] = path_numbers(clip_frames, group)
+            seen = alternative_of(numbers[alt], group, side=clip_frames.shape[2])
             truth = render_cel(drawn.scene, alt, frames=len(clip_frames))
-            errors[group].append(path_error(clip_frames, truth))
-            hold_errors[group].append(path_error(held, truth))
-            floor_errors[group].append(path_error(round_trip(gen, truth), truth))
+            true_track = figure_track(truth)
+            errors[group].append(path_error(figure_track(clip_frames), true_track))
+            hold_errors[group].append(path_error(held, true_track))
+            floor_errors[group].append(path_error(figure_track(round_trip(gen, truth)),
+                                                  true_track))
             asked[group] += 1
             followed[group] += int(seen == alt)
             chance[group] += 1.0 / len(alternatives)

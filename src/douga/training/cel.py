@@ -50,7 +50,8 @@ from douga.training.clips import ClipWriter, split_of_scene
 from douga.training.moving_digits import check_settings
 
 __all__ = [
-    "GROUPS", "OPPOSITES", "CelClip", "CelScene", "alternative_paths", "caption", "cel_path",
+    "GROUPS", "OPPOSITES", "CelClip", "CelScene", "alternative_of", "alternative_paths",
+    "caption", "cel_path",
     "figure_axis", "figure_track", "make_cel_clip", "measure_alternative", "parse_caption",
     "path_numbers", "random_scene", "recaption", "render_cel", "write_cel",
 ]
@@ -490,8 +491,12 @@ def measure_alternative(frames: np.ndarray, group: str) -> str:
     of the frame: unclear); spin: the sign of the turn (under 45 degrees: unclear).
     """
     frames = np.asarray(frames)
-    side = float(frames.shape[2])
-    n = path_numbers(frames, group)
+    return alternative_of(path_numbers(frames, group), group, side=float(frames.shape[2]))
+
+
+def alternative_of(n: dict[str, float], group: str, *, side: float) -> str:
+    """:func:`measure_alternative` from numbers :func:`path_numbers` already gave, for
+    frames ``side`` pixels wide."""
     if not n:
         return "unclear"
     if group == "travel":
