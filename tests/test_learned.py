@@ -347,6 +347,34 @@ def test_learned_generator_errors_and_text(tmp_path: Path) -> None:
         assert all(f.shape == a.shape and f.dtype == np.uint8 for f in frames)
 
 
+def test_keyframe_detail_comes_back_where_the_in_betweens_still_show_the_keyframe() -> None:
+    import cv2
+
+    from douga.generators.learned import restore_keyframe_detail
+
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 256, (48, 96, 3), dtype=np.uint8)  # fine detail the model cannot draw
+    rec = cv2.resize(cv2.resize(a, (16, 8), interpolation=cv2.INTER_AREA), (64, 32),
+                     interpolation=cv2.INTER_CUBIC)  # what a decoder at 64 x 32 draws of it
+    # a still picture: every in-between is the keyframe, exactly, at the keyframe's size
+    still = restore_keyframe_detail(np.repeat(rec[None], 5, axis=0), a, a, rec, rec)
+    assert still.shape == (5, *a.shape) and still.dtype == np.uint8
+    assert np.abs(still.astype(int) - a).max() <= 1
+    # where the in-between shows something else (a figure moved in), nothing is added to it
+    made = np.repeat(rec[None], 3, axis=0)
+    made[:, :, 40:] = 0
+    out = restore_keyframe_detail(made, a, a, rec, rec)
+    plain = cv2.resize(made[1], (96, 48), interpolation=cv2.INTER_CUBIC)
+    assert np.abs(out[1, :, 75:].astype(int) - plain[:, 75:]).max() <= 1
+    assert np.abs(out[1, :, :45].astype(int) - a[:, :45]).max() <= 1
+    # where it still shows both keyframes' round trips, their detail mixes as a crossfade
+    b = rng.integers(0, 256, a.shape, dtype=np.uint8)
+    mixed = restore_keyframe_detail(np.repeat(rec[None], 3, axis=0), a, b, rec, rec)
+    for k, t in enumerate((0.25, 0.5, 0.75)):
+        crossfade = (1 - t) * a.astype(float) + t * b
+        assert np.abs(mixed[k] - crossfade).max() <= 1.5
+
+
 @pytest.mark.parametrize("field, value, says", [
     ("channels", 0, "channels: got 0; expected an integer from 1"),
     ("channels", 8.5, "channels: got 8.5"),
