@@ -35,6 +35,13 @@ MAX_CACHED_PAIRS = 8
 DETAIL_TOLERANCE = 16.0  # mean level difference at which a keyframe's detail is not used
 
 
+def _upsize(img: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``img`` resized (cubic) to ``shape``'s height and width, unless it has them."""
+    if img.shape[:2] == shape[:2]:
+        return img
+    return cv2.resize(img, (shape[1], shape[0]), interpolation=cv2.INTER_CUBIC)
+
+
 def restore_keyframe_detail(made: np.ndarray, a: np.ndarray, b: np.ndarray,
                             rec_a: np.ndarray, rec_b: np.ndarray, *, window: int = 9,
                             tolerance: float = DETAIL_TOLERANCE) -> np.ndarray:
@@ -56,7 +63,7 @@ def restore_keyframe_detail(made: np.ndarray, a: np.ndarray, b: np.ndarray,
     size = (a.shape[1], a.shape[0])
     ends = [np.asarray(r, dtype=np.float32) for r in (rec_a, rec_b)]
     blurred = [cv2.blur(r, (window, window)) for r in ends]
-    detail = [img.astype(np.float32) - cv2.resize(r, size, interpolation=cv2.INTER_CUBIC)
+    detail = [img.astype(np.float32) - _upsize(r, a.shape)
               for img, r in zip((a, b), ends, strict=True)]
     out = np.empty((len(made), a.shape[0], a.shape[1], 3), dtype=np.uint8)
     for i, frame in enumerate(made.astype(np.float32)):
@@ -67,9 +74,7 @@ def restore_keyframe_detail(made: np.ndarray, a: np.ndarray, b: np.ndarray,
         wa, wb, share = (cv2.resize(x, size, interpolation=cv2.INTER_LINEAR)[..., None]
                          for x in ((1.0 - t) * match[0], t * match[1], np.maximum(*match)))
         mix = (wa * detail[0] + wb * detail[1]) / np.maximum(wa + wb, 1e-6)
-        big = frame if frame.shape[:2] == a.shape[:2] else cv2.resize(
-            frame, size, interpolation=cv2.INTER_CUBIC)
-        out[i] = np.clip(big + share * mix + 0.5, 0, 255)
+        out[i] = np.clip(_upsize(frame, a.shape) + share * mix + 0.5, 0, 255)
     return out
 
 
@@ -193,11 +198,7 @@ class LearnedGenerator(Generator):
             window = self.vqgan.config.resolution[0] // h + 1
             return np.stack([restore_keyframe_detail(x, a, b, rec_a, rec_b, window=window)
                              for x in images])
-        if images.shape[2:4] != a.shape[:2]:
-            images = np.stack([[cv2.resize(f, (a.shape[1], a.shape[0]),
-                                           interpolation=cv2.INTER_CUBIC) for f in x]
-                               for x in images])
-        return images
+        return np.stack([[_upsize(f, a.shape) for f in x] for x in images])
 
     # ------------------------------------------------------------------ the interface
     def inbetween(self, a: np.ndarray, b: np.ndarray, ts: Sequence[float], *,

@@ -51,9 +51,9 @@ from douga.training.moving_digits import check_settings
 
 __all__ = [
     "GROUPS", "OPPOSITES", "CelClip", "CelScene", "alternative_of", "alternative_paths",
-    "caption", "cel_path",
-    "figure_axis", "figure_track", "make_cel_clip", "measure_alternative", "parse_caption",
-    "path_numbers", "random_scene", "recaption", "render_cel", "write_cel",
+    "caption", "cel_path", "figure_axis", "figure_track", "make_cel_clip",
+    "measure_alternative", "parse_caption", "path_numbers", "random_scene", "recaption",
+    "render_cel", "write_cel",
 ]
 
 ProgressFn = Callable[[str, float], None]
