@@ -1,11 +1,11 @@
-"""What putting the keyframes' detail back adds to the learned in-betweens.
+"""What drawing the learned in-betweens with the keyframes' own pixels adds.
 
 For each held-out clip, the learned generator in-betweens the clip's first and last
 frame with the clip's caption twice, from the same tokens (same seed): once as the
-VQ-GAN decodes them (``keep_detail=False``) and once with the keyframes' detail put
-back where the in-betweens still show the keyframes
-(:func:`douga.generators.learned.restore_keyframe_detail`, the default). Both are
-scored against the true frames (PSNR, SSIM, the share with SSIM >= 0.9).
+VQ-GAN decodes them (``keep_detail=False``) and once redrawn with the keyframes'
+pixels, moved as the model moved them, wherever they fit
+(:func:`douga.generators.learned.draw_with_keyframes`, the default). Both are scored
+against the true frames (PSNR, SSIM, the share with SSIM >= 0.9).
 
     python benchmarks/eval_keyframe_detail.py data/cel-2k --checkpoint runs/cel-tf-tiny/model
     python benchmarks/eval_keyframe_detail.py data/digits-2k \

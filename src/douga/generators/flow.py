@@ -47,7 +47,7 @@ from scipy.spatial import cKDTree
 
 from douga.generators.base import Generator, PairContext, check_pair
 
-__all__ = ["FlowGenerator", "PairReport"]
+__all__ = ["FlowGenerator", "PairReport", "dense_flow"]
 
 logger = logging.getLogger(__name__)
 
@@ -391,6 +391,12 @@ def _shrink(img: np.ndarray, s: int) -> np.ndarray:
     if pad_x or pad_y:
         img = cv2.copyMakeBorder(img, 0, pad_y, 0, pad_x, cv2.BORDER_REPLICATE)
     return cv2.resize(img, ((w + pad_x) // s, (h + pad_y) // s), interpolation=cv2.INTER_AREA)
+
+
+def dense_flow(i0: np.ndarray, i1: np.ndarray, preset: str = "medium") -> np.ndarray:
+    """DIS optical flow (h, w, 2) float32 from RGB image ``i0`` to ``i1``: ``i0`` at x
+    shows what ``i1`` shows at x + flow(x); motion under a quarter pixel is 0."""
+    return _calc(_make_dis(preset), _grey(i0), _grey(i1))
 
 
 def _make_dis(preset: str) -> cv2.DISOpticalFlow:

@@ -4,11 +4,11 @@ Given keyframes A and B, it resizes them to the model's frame size, encodes them
 VQ-GAN tokens, and lets the transformer write the frames between them one at a time
 (each from the caption, the frames left until B, B's tokens and the previous frames),
 sampling tokens with a KV cache (temperature, top-k, the pair's seed). The frames are
-decoded and resized back to the keyframes' size, and the keyframes' own detail is put
-back where an in-between still shows what a keyframe shows
-(:func:`restore_keyframe_detail`): the VQ-GAN redraws a keyframe only approximately
-(colours off, lines soft, and at a small model size, a blur once resized), so without
-it every in-between would jump away from its keyframes' look.
+decoded and redrawn at the keyframes' size with the keyframes' own pixels, moved as the
+model moved them, wherever they fit (:func:`draw_with_keyframes`): the VQ-GAN redraws
+a keyframe only approximately (colours off, lines soft, and at a small model size, a
+blur once resized), so without it every in-between would jump away from its keyframes'
+look. The model decides the motion; the keyframes give the look.
 
 The in-betweens are generated at whole-frame steps: for positions ``ts`` it makes
 N-1 frames with N = round(1 / min(ts)) (the pair's frame count when the ts are k/N)
@@ -30,9 +30,14 @@ import numpy as np
 
 from douga.errors import InputError, MissingDependency
 from douga.generators.base import Generator, PairContext, check_pair, pair_texts
+from douga.generators.flow import dense_flow
 
 MAX_CACHED_PAIRS = 8
-DETAIL_TOLERANCE = 16.0  # mean level difference at which a keyframe's detail is not used
+# mean high-pass difference (levels) at which a keyframe pulled along the model's motion
+# no longer fits an in-between, and the Gaussian (model pixels) that the high-pass removes
+STRUCTURE_TOLERANCE = 32.0
+STRUCTURE_SIGMA = 3.0
+FLOW_SIDE = 256  # model frames are enlarged to about this short side for the flow
 
 
 def _upsize(img: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -42,39 +47,86 @@ def _upsize(img: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return cv2.resize(img, (shape[1], shape[0]), interpolation=cv2.INTER_CUBIC)
 
 
-def restore_keyframe_detail(made: np.ndarray, a: np.ndarray, b: np.ndarray,
-                            rec_a: np.ndarray, rec_b: np.ndarray, *, window: int = 9,
-                            tolerance: float = DETAIL_TOLERANCE) -> np.ndarray:
-    """In-betweens (n-1, h, w, 3) uint8 as decoded at the model's size, at the keyframes'
-    size with the keyframes' detail put back where they still show the keyframes.
+def _structure(img: np.ndarray) -> np.ndarray:
+    """What is left of an image without its smooth colour (a high-pass): edges and
+    shapes, which the VQ-GAN keeps better than its colours."""
+    return img - cv2.GaussianBlur(img, (0, 0), STRUCTURE_SIGMA)
+
+
+def _motion_to(frame: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Where each pixel of ``frame`` lies in ``ref`` (frame(x) ≈ ref(x + flow)), in model
+    pixels; the tiny model frames are enlarged for the flow so that DIS has room."""
+    h, w = frame.shape[:2]
+    up = max(1, -(-FLOW_SIDE // min(h, w)))
+    if up == 1:
+        return dense_flow(frame, ref)
+    size = (w * up, h * up)
+    big = [cv2.resize(x, size, interpolation=cv2.INTER_CUBIC) for x in (frame, ref)]
+    return cv2.resize(dense_flow(big[0], big[1]), (w, h), interpolation=cv2.INTER_AREA) / up
+
+
+def _tracked(frames: np.ndarray, start: np.ndarray) -> list[np.ndarray]:
+    """For each frame, where its pixels lie in ``start``: the flow to the frame before,
+    followed back through the earlier frames' flows to ``start``. Frame to frame the
+    model moves things a little, which dense flow follows; straight to a keyframe many
+    frames away a small figure may have moved further than its own size, which it does
+    not."""
+    flows: list[np.ndarray] = []
+    before = start
+    for frame in frames:
+        step = _motion_to(frame, before)
+        flows.append(step if not flows else step + _pull(flows[-1], step))
+        before = frame
+    return flows
+
+
+def _pull(img: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """``img`` sampled at x + flow(x); ``flow`` (model pixels, at the model's size) is
+    scaled up to ``img``'s size first."""
+    h, w = img.shape[:2]
+    fh, fw = flow.shape[:2]
+    if (fh, fw) != (h, w):
+        flow = cv2.resize(flow, (w, h), interpolation=cv2.INTER_LINEAR)
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    return cv2.remap(img, gx + flow[..., 0] * (w / fw), gy + flow[..., 1] * (h / fh),
+                     cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def draw_with_keyframes(made: np.ndarray, a: np.ndarray, b: np.ndarray,
+                        rec_a: np.ndarray, rec_b: np.ndarray, *, window: int = 9,
+                        tolerance: float = STRUCTURE_TOLERANCE) -> np.ndarray:
+    """In-betweens (n-1, h, w, 3) uint8 as decoded at the model's size, redrawn at the
+    keyframes' size with the keyframes' own pixels, moved as the model moved them.
 
     ``a``/``b`` are the keyframes (H, W, 3) and ``rec_a``/``rec_b`` their VQ-GAN round
-    trips at the model's size (h, w, 3): what the decoder draws for them. A keyframe's
-    detail is what its round trip lost (the keyframe minus the round trip resized to the
-    keyframe's size). Frame k (of n, t = k/n) gets A's detail where, over ``window`` ×
-    ``window`` model pixels (a token's cell and a pixel), it looks like A's round trip
-    (fully where the mean difference is 0, not at all from ``tolerance`` levels), and
-    B's where it looks like B's; where it looks like both, the two mix as a crossfade
-    would ((1 - t) A, t B). Where the figure has moved, neither matches and the decoded
-    frame stays as it is, so no keyframe detail is left behind as a ghost. A still
-    picture comes back exactly.
+    trips at the model's size (h, w, 3): what the decoder draws for them. For frame k
+    (of n, t = k/n), optical flow from the frame to each round trip says where each of
+    its pixels comes from; each keyframe, pulled along that flow, is used wherever the
+    round trip pulled the same way looks like the frame over ``window`` × ``window``
+    model pixels (a token's cell and a pixel), judged on shapes and edges, not colour
+    (the decoder's colours drift): fully where they agree, not at all from
+    ``tolerance`` levels of mean difference. Where both keyframes fit, they mix as a
+    crossfade would ((1 - t) A, t B); where neither does (the model drew something no
+    keyframe shows, or a figure the flow did not follow), the decoded frame stays, so
+    no keyframe is left behind as a ghost. A still picture comes back exactly.
     """
     n = len(made) + 1
     size = (a.shape[1], a.shape[0])
     ends = [np.asarray(r, dtype=np.float32) for r in (rec_a, rec_b)]
-    blurred = [cv2.blur(r, (window, window)) for r in ends]
-    detail = [img.astype(np.float32) - _upsize(r, a.shape)
-              for img, r in zip((a, b), ends, strict=True)]
+    keys = [img.astype(np.float32) for img in (a, b)]
+    flows = (_tracked(made, rec_a), _tracked(made[::-1], rec_b)[::-1])
     out = np.empty((len(made), a.shape[0], a.shape[1], 3), dtype=np.uint8)
-    for i, frame in enumerate(made.astype(np.float32)):
-        t = (i + 1) / n
-        near = cv2.blur(frame, (window, window))
-        match = [np.clip(1.0 - np.abs(near - r).mean(axis=2) / tolerance, 0.0, 1.0)
-                 for r in blurred]
+    for i, frame8 in enumerate(made):
+        frame, t = frame8.astype(np.float32), (i + 1) / n
+        fits, pulled = [], []
+        for rec, key, flow in zip(ends, keys, (flows[0][i], flows[1][i]), strict=True):
+            miss = np.abs(_structure(frame) - _structure(_pull(rec, flow))).mean(axis=2)
+            fits.append(np.clip(1.0 - cv2.blur(miss, (window, window)) / tolerance, 0.0, 1.0))
+            pulled.append(_pull(key, flow))
         wa, wb, share = (cv2.resize(x, size, interpolation=cv2.INTER_LINEAR)[..., None]
-                         for x in ((1.0 - t) * match[0], t * match[1], np.maximum(*match)))
-        mix = (wa * detail[0] + wb * detail[1]) / np.maximum(wa + wb, 1e-6)
-        out[i] = np.clip(_upsize(frame, a.shape) + share * mix + 0.5, 0, 255)
+                         for x in ((1.0 - t) * fits[0], t * fits[1], np.maximum(*fits)))
+        mix = (wa * pulled[0] + wb * pulled[1]) / np.maximum(wa + wb, 1e-6)
+        out[i] = np.clip(_upsize(frame, a.shape) * (1.0 - share) + share * mix + 0.5, 0, 255)
     return out
 
 
@@ -92,8 +144,9 @@ class LearnedGenerator(Generator):
     device
         ``"cpu"``, ``"cuda"``...; default: CUDA when available.
     keep_detail
-        Put the keyframes' detail back where the in-betweens still show them
-        (:func:`restore_keyframe_detail`); False: the decoded frames as they are.
+        Redraw the in-betweens with the keyframes' own pixels, moved as the model
+        moves them, where they fit (:func:`draw_with_keyframes`); False: the decoded
+        frames as they are, resized.
     """
 
     name = "learned"
@@ -138,7 +191,7 @@ class LearnedGenerator(Generator):
         digest = hashlib.sha1()
         for part in ("vqgan", "transformer"):
             digest.update((folder / part / "model.safetensors").read_bytes()[:1 << 20])
-        self.version = (f"2-{digest.hexdigest()[:12]}-t{self.temperature:g}-k{top_k}"
+        self.version = (f"3-{digest.hexdigest()[:12]}-t{self.temperature:g}-k{top_k}"
                         f"-d{int(self.keep_detail)}")
         self._cache: dict[tuple[str, ...], np.ndarray] = {}
 
@@ -196,7 +249,7 @@ class LearnedGenerator(Generator):
         images = images.reshape(count, n - 1, *images.shape[1:])
         if self.keep_detail:
             window = self.vqgan.config.resolution[0] // h + 1
-            return np.stack([restore_keyframe_detail(x, a, b, rec_a, rec_b, window=window)
+            return np.stack([draw_with_keyframes(x, a, b, rec_a, rec_b, window=window)
                              for x in images])
         return np.stack([[_upsize(f, a.shape) for f in x] for x in images])
 
