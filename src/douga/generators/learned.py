@@ -119,8 +119,9 @@ def draw_with_keyframes(made: np.ndarray, a: np.ndarray, b: np.ndarray,
     for i, frame8 in enumerate(made):
         frame, t = frame8.astype(np.float32), (i + 1) / n
         fits, pulled = [], []
+        shapes = _structure(frame)
         for rec, key, flow in zip(ends, keys, (flows[0][i], flows[1][i]), strict=True):
-            miss = np.abs(_structure(frame) - _structure(_pull(rec, flow))).mean(axis=2)
+            miss = np.abs(shapes - _structure(_pull(rec, flow))).mean(axis=2)
             fits.append(np.clip(1.0 - cv2.blur(miss, (window, window)) / tolerance, 0.0, 1.0))
             pulled.append(_pull(key, flow))
         wa, wb, share = (cv2.resize(x, size, interpolation=cv2.INTER_LINEAR)[..., None]
