@@ -68,10 +68,15 @@ inbetween-set: install-dev
 eval-inbetween: inbetween-set
 	$(PY) benchmarks/bench_inbetween.py data/inbetween_eval
 
-# Real animation: clips from Debian's synfig-examples (GPL-2+), rendered by synfig (~45 min).
-inbetween-real-deps:
+# Real animation: clips from Debian's synfig-examples (GPL-2+), rendered by synfig (~40 min),
+# and rlottie's example animations, taken from the rlottie-python source package (PyPI) and
+# rendered by rlottie (the wheel is in the dev extra; seconds).
+LOTTIE_SDIST := data/sources/rlottie_python-1.3.8.tar.gz
+inbetween-real-deps: install-dev
 	@command -v synfig >/dev/null && test -d /usr/share/doc/synfig-examples/examples || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends synfig synfig-examples >/dev/null)
+	@test -f $(LOTTIE_SDIST) || $(PY) -m pip download --quiet --disable-pip-version-check \
+	  --no-deps --no-binary :all: rlottie-python==1.3.8 -d $(dir $(LOTTIE_SDIST))
 
 eval-inbetween-real: install-dev inbetween-real-deps
 	$(PY) benchmarks/inbetween_eval_set.py --out data/inbetween_eval_real --real-only

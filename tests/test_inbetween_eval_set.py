@@ -109,3 +109,45 @@ def test_real_option_explains_missing_tools(evalset: ModuleType, monkeypatch: py
     monkeypatch.setattr(evalset.shutil, "which", lambda name: None)
     assert evalset.main(["--out", str(tmp_path), "--real-only"]) == 2
     assert "apt-get install" in capsys.readouterr().err
+
+
+def _moving_square_lottie(frames: int) -> dict[str, object]:
+    """A black square sliding left to right over ``frames`` frames, 64x48."""
+    start = {"t": 0, "s": [16, 24, 0], "i": {"x": [1], "y": [1]}, "o": {"x": [0], "y": [0]}}
+    still = {"a": 0, "k": 100}
+    return {"v": "5.5.2", "fr": 24, "ip": 0, "op": frames, "w": 64, "h": 48, "layers": [{
+        "ty": 4, "ind": 1, "ip": 0, "op": frames, "st": 0,
+        "ks": {"o": still, "r": {"a": 0, "k": 0}, "a": {"a": 0, "k": [0, 0, 0]},
+               "p": {"a": 1, "k": [start, {"t": frames - 1, "s": [48, 24, 0]}]},
+               "s": {"a": 0, "k": [100, 100, 100]}},
+        "shapes": [{"ty": "rc", "p": {"a": 0, "k": [0, 0]}, "s": {"a": 0, "k": [16, 16]},
+                    "r": {"a": 0, "k": 0}},
+                   {"ty": "fl", "c": {"a": 0, "k": [0, 0, 0, 1]}, "o": still}]}]}
+
+
+def test_lottie_clips_are_rendered_from_the_source_package(
+        evalset: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import json
+    import tarfile
+
+    sdist = tmp_path / "rlottie.tar.gz"
+    with tarfile.open(sdist, "w:gz") as tar:
+        data = json.dumps(_moving_square_lottie(13)).encode()
+        info = tarfile.TarInfo(evalset.LOTTIE_FOLDER + "square.json")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    monkeypatch.setattr(evalset, "LOTTIE_SDIST", sdist)
+    clip = evalset.RealClip("real_lottie_square", "square.json", 0, 12, 6, "a square slides")
+    assert evalset.real_missing([clip]) is None
+    folder = evalset.write_real_clip(clip, tmp_path / "set")
+    (seq,) = find_sequences(tmp_path / "set")
+    assert seq.keyframes == (0, 6, 12) and len(seq.frames) == 13
+    assert (seq.width, seq.height) == (480, 360)  # the longer side at LOTTIE_SIDE
+    first, middle = _load(folder / "0000.png"), _load(folder / "0006.png")
+    assert first[0, 0].tolist() == [255, 255, 255]  # composited on white
+    dark = [np.nonzero(f.min(axis=2).min(axis=0) < 128)[0] for f in (first, middle)]
+    assert dark[1].mean() - dark[0].mean() == pytest.approx(120, abs=8)  # half of 240 px
+    assert "square.json" in (folder / "SOURCE.txt").read_text()
+    monkeypatch.setattr(evalset, "LOTTIE_SDIST", tmp_path / "missing.tar.gz")
+    assert "make inbetween-real-deps" in evalset.real_missing([clip])
