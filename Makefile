@@ -68,7 +68,7 @@ inbetween-set: install-dev
 eval-inbetween: inbetween-set
 	$(PY) benchmarks/bench_inbetween.py data/inbetween_eval
 
-# Real animation: clips from Debian's synfig-examples (GPL-2+), rendered by synfig (~40 min),
+# Real animation: clips from Debian's synfig-examples (GPL-2+), rendered by synfig (~30 min),
 # and rlottie's example animations, taken from the rlottie-python source package (PyPI) and
 # rendered by rlottie (the wheel is in the dev extra; seconds).
 LOTTIE_SDIST := data/sources/rlottie_python-1.3.8.tar.gz

@@ -102,7 +102,7 @@ real_synfig_eye_f   6   49      each piece's ``SOURCE.txt`` says what it shows
 real_synfig_eye_g   8   49
 ==================  ==  ======  ==========================================================
 
-Rendering them takes about 40 minutes (``eye.sif`` ~6 s a frame on 2 cores).
+Rendering them takes about 30 minutes (``eye.sif`` ~5 s a frame on 2 cores).
 
 ``--real`` also renders the example animations of rlottie, Samsung's Lottie renderer,
 as shipped in the PyPI source package ``rlottie-python`` 1.3.8 (LGPL-2.1; rlottie's
@@ -656,10 +656,10 @@ LOTTIE_SIDE = 480  # the longer side the Lottie animations are rendered at
 
 @dataclass(frozen=True)
 class RealClip:
-    """Frames ``first..last`` of a Synfig example file, every ``spacing``-th a keyframe."""
+    """Frames ``first..last`` of an example animation, every ``spacing``-th a keyframe."""
 
     name: str
-    source: str  # file name in SYNFIG_EXAMPLES
+    source: str  # a .sif file in SYNFIG_EXAMPLES, or a Lottie .json in LOTTIE_FOLDER
     first: int
     last: int
     spacing: int
