@@ -747,20 +747,21 @@ def _on_white(im: Image.Image) -> Image.Image:
     return white.convert("RGB")
 
 
-def _synfig_frames(clip: RealClip, tmp: Path) -> list[Image.Image]:
+def _synfig_frames(clip: RealClip) -> list[Image.Image]:
     src = SYNFIG_EXAMPLES / clip.source
-    cmd = ["synfig", str(src), "-t", "png", "-o", str(tmp / "f.png"), "-q",
-           f"--begin-time={clip.first}f", f"--end-time={clip.last}f"]
-    done = subprocess.run(cmd, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stderr[-2000:]}")
-    frames = []
-    for frame in range(clip.first, clip.last + 1):
-        rendered = tmp / f"f.{frame:04d}.png"
-        if not rendered.is_file():
-            raise RuntimeError(f"synfig wrote no {rendered.name} for {src}")
-        with Image.open(rendered) as im:
-            frames.append(_on_white(im))
+    with tempfile.TemporaryDirectory(prefix="synfig-") as tmp:
+        cmd = ["synfig", str(src), "-t", "png", "-o", str(Path(tmp) / "f.png"), "-q",
+               f"--begin-time={clip.first}f", f"--end-time={clip.last}f"]
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stderr[-2000:]}")
+        frames = []
+        for frame in range(clip.first, clip.last + 1):
+            rendered = Path(tmp) / f"f.{frame:04d}.png"
+            if not rendered.is_file():
+                raise RuntimeError(f"synfig wrote no {rendered.name} for {src}")
+            with Image.open(rendered) as im:
+                frames.append(_on_white(im))
     return frames
 
 
@@ -805,14 +806,13 @@ def _source_note(clip: RealClip) -> str:
 
 def write_real_clip(clip: RealClip, out: Path) -> Path:
     """Render one clip (Synfig or Lottie, by its file name) into ``out/NAME/``."""
-    with tempfile.TemporaryDirectory(prefix="realclip-") as tmp:
-        frames = _lottie_frames(clip) if _lottie(clip) else _synfig_frames(clip, Path(tmp))
-        folder = out / clip.name
-        folder.mkdir(parents=True, exist_ok=True)
-        for old in folder.glob("*.png"):
-            old.unlink()
-        for i, frame in enumerate(frames):
-            frame.save(folder / f"{i:04d}.png", compress_level=1)
+    frames = _lottie_frames(clip) if _lottie(clip) else _synfig_frames(clip)
+    folder = out / clip.name
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.png"):
+        old.unlink()
+    for i, frame in enumerate(frames):
+        frame.save(folder / f"{i:04d}.png", compress_level=1)
     n = clip.last - clip.first + 1
     keys = list(range(0, n, clip.spacing))
     assert keys[-1] == n - 1, clip.name

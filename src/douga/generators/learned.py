@@ -21,6 +21,7 @@ Needs the ``learned`` extra (torch, transformers) and a checkpoint folder made b
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -80,6 +81,14 @@ def _tracked(frames: np.ndarray, start: np.ndarray) -> list[np.ndarray]:
     return flows
 
 
+@functools.lru_cache(maxsize=4)
+def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel coordinates (x, y) of an h × w image, float32; shared, never written to."""
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    gx.flags.writeable = gy.flags.writeable = False
+    return gx, gy
+
+
 def _pull(img: np.ndarray, flow: np.ndarray) -> np.ndarray:
     """``img`` sampled at x + flow(x); ``flow`` (model pixels, at the model's size) is
     scaled up to ``img``'s size first."""
@@ -87,7 +96,7 @@ def _pull(img: np.ndarray, flow: np.ndarray) -> np.ndarray:
     fh, fw = flow.shape[:2]
     if (fh, fw) != (h, w):
         flow = cv2.resize(flow, (w, h), interpolation=cv2.INTER_LINEAR)
-    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    gx, gy = _grid(h, w)
     return cv2.remap(img, gx + flow[..., 0] * (w / fw), gy + flow[..., 1] * (h / fh),
                      cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
